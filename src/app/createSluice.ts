@@ -1,0 +1,63 @@
+import type { Logger } from "pino";
+import { resolveDbUrl, type SluiceConfig } from "../config/config.js";
+import { LocalExecutor } from "../executors/localExecutor.js";
+import { DagProcessor } from "../parser/dagProcessor.js";
+import { ParserPool } from "../parser/parserPool.js";
+import { Scheduler } from "../scheduler/scheduler.js";
+import { openStore, type Store } from "../store/store.js";
+
+export interface Sluice {
+  config: SluiceConfig;
+  store: Store;
+  processor: DagProcessor;
+  scheduler: Scheduler;
+  executor: LocalExecutor;
+  start(): Promise<void>;
+  /** Graceful: running attempts get `graceMs` to finish. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Open the store (migrating it) and wire parser, executor and scheduler from one resolved config. */
+export async function openSluiceStore(config: SluiceConfig, opts: { migrate?: boolean } = {}): Promise<Store> {
+  const store = await openStore(resolveDbUrl(config), { migrate: opts.migrate ?? true });
+  await store.pools.ensureDefault(config.scheduler.defaultPoolSlots);
+  return store;
+}
+
+/** The one place that builds the running system; every part gets what it needs from here. */
+export async function createSluice(config: SluiceConfig, log: Logger): Promise<Sluice> {
+  const store = await openSluiceStore(config);
+  const pool = new ParserPool({ processes: config.parsing.processes, timeoutMs: config.parsing.timeoutMs });
+  const processor = new DagProcessor(store, pool, config.dagsFolder);
+  let scheduler: Scheduler | undefined;
+  const executor = new LocalExecutor({
+    store,
+    db: resolveDbUrl(config),
+    dagsFolder: config.dagsFolder,
+    slots: config.executor.slots,
+    tasksPerProcess: config.executor.tasksPerProcess,
+    maxProcessMemoryMb: config.executor.maxProcessMemoryMb,
+    maxResultBytes: config.tasks.maxResultBytes,
+    heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs,
+    log: log.child({ part: "executor" }),
+    onFinished: (tiId, runPk) => scheduler?.onAttemptFinished(tiId, runPk),
+  });
+  scheduler = new Scheduler(store, executor, processor, config.scheduler, log.child({ part: "scheduler" }));
+  const s = scheduler;
+  return {
+    config,
+    store,
+    processor,
+    scheduler: s,
+    executor,
+    async start() {
+      await executor.start();
+      await s.start();
+    },
+    async stop(graceMs) {
+      await s.stop(graceMs);
+      await pool.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { Command, CommanderError } from "commander";
+import { ExitCode, SchemaTooNewError, SluiceError, ErrorCode, describeError } from "../core/errors.js";
+import { registerAdmin } from "./commands/admin.js";
+import { registerDags } from "./commands/dags.js";
+import { registerInit } from "./commands/init.js";
+import { registerRuns } from "./commands/runs.js";
+import { registerServe } from "./commands/serve.js";
+import { registerTasks } from "./commands/tasks.js";
+
+const program = new Command();
+program
+  .name("sluice")
+  .description("Sluice: TypeScript pipelines, scheduled and run.")
+  .version("0.1.0")
+  .option("-c, --config <file>", "config file (default: sluice.config.{json,ts,mjs,js} in the current directory)")
+  .option("--dags <folder>", "DAG folder (overrides dagsFolder)")
+  .option("--home <dir>", "state directory (overrides home / SLUICE_HOME)")
+  .option("--json", "machine-readable output")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+registerInit(program);
+registerServe(program);
+registerDags(program);
+registerRuns(program);
+registerTasks(program);
+registerAdmin(program);
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof SchemaTooNewError) return ExitCode.SchemaTooNew;
+  if (err instanceof SluiceError && (err.code === ErrorCode.Usage || err.code === ErrorCode.ConfigInvalid)) return ExitCode.Usage;
+  return ExitCode.Failure;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    process.exit(err.exitCode === 0 ? 0 : ExitCode.Usage);
+  }
+  const json = process.argv.includes("--json");
+  if (json) {
+    const e = err as SluiceError;
+    process.stderr.write(`${JSON.stringify({ error: { code: e.code ?? "INTERNAL", message: e.message, details: e.details } })}\n`);
+  } else {
+    process.stderr.write(`sluice: ${describeError(err)}\n`);
+    if (!(err instanceof SluiceError)) process.stderr.write(`${(err as Error)?.stack ?? ""}\n`);
+  }
+  process.exit(exitCodeFor(err));
+}

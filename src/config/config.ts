@@ -1,0 +1,236 @@
+/**
+ * The Sluice configuration schema: every option, its default and a one-line
+ * doc (kept in zod `.describe()` so `sluice config show` can print it).
+ *
+ * Config is resolved once by loadConfig() (defaults < file < SLUICE_* env <
+ * overrides) and then passed down; nothing else reads process.env. This file
+ * is pure (no I/O) so any module may import the type and helpers cheaply.
+ */
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+// Small builders so each option below reads as "type, bound, default, doc".
+const int = (min: number) => z.int().min(min);
+/** Objects are strict (unknown keys are errors) and fill in their own defaults when absent. */
+const section = <S extends z.ZodRawShape>(shape: S, doc: string) =>
+  // `{}` is valid for every section (all keys default); TS cannot see that through the generic.
+  z.strictObject(shape).prefault({} as never).describe(doc);
+
+/** "postgres://…", "sqlite:<path>" or a bare path; any other `scheme://` is a mistake we catch early. */
+function isSupportedDbUrl(url: string): boolean {
+  if (url.length === 0) return false;
+  if (/^postgres(ql)?:\/\//i.test(url) || /^sqlite:/i.test(url)) return true;
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+}
+
+export const SluiceConfigSchema = z
+  .strictObject({
+    home: z.string().min(1).default(".sluice").describe("State directory (SQLite file, logs); relative paths are resolved against the config file or cwd."),
+    dagsFolder: z.string().min(1).default("dags").describe("Folder scanned for DAG files."),
+    db: section(
+      {
+        url: z
+          .string()
+          .refine(isSupportedDbUrl, {
+            // No value in the message: a URL may hold a password.
+            message: 'expected "postgres://user:pass@host/db", "sqlite:<path>" or a file path',
+          })
+          .optional()
+          .describe('Database: "postgres://…", "sqlite:<path>" or a file path; unset means <home>/sluice.db.'),
+      },
+      "Metadata database.",
+    ),
+    scheduler: section(
+      {
+        parallelism: int(1).default(32).describe("Max task instances queued+running at once over all DAGs."),
+        loopIntervalMs: int(1).default(1000).describe("Longest idle sleep of the scheduler loop; events wake it sooner."),
+        dagScanIntervalMs: int(1).default(5000).describe("How often the DAG folder is re-listed."),
+        zombieThresholdMs: int(1).default(60000).describe("A running attempt with no heartbeat for this long is considered dead."),
+        heartbeatIntervalMs: int(1).default(5000).describe("How often running attempts and the scheduler record a heartbeat."),
+        defaultPoolSlots: int(1).default(128).describe("Slots of the default pool."),
+      },
+      "Scheduler loop.",
+    ),
+    executor: section(
+      {
+        kind: z.enum(["local"]).default("local").describe("Executor implementation."),
+        // A function so the default reflects the machine at parse time.
+        slots: int(1).default(() => os.availableParallelism()).describe("Task attempts run at once by this executor (default: CPU count)."),
+        tasksPerProcess: int(1).default(100).describe("A warm task process is recycled after this many attempts."),
+        maxProcessMemoryMb: int(1).default(1024).describe("A task process is recycled when its RSS is above this after an attempt."),
+      },
+      "Task executor.",
+    ),
+    parsing: section(
+      {
+        timeoutMs: int(1).default(30000).describe("A DAG file that takes longer than this to load is an import error."),
+        processes: int(1).default(2).describe("Processes that parse DAG files."),
+      },
+      "DAG file parsing.",
+    ),
+    tasks: section(
+      {
+        maxResultBytes: int(1).default(65536).describe("Bigger task return values are refused; return a reference instead."),
+        defaultRetries: int(0).default(0).describe("Retries for tasks that do not set their own."),
+        defaultRetryDelayMs: int(0).default(300000).describe("First retry delay for tasks that do not set their own."),
+        defaultMaxRetryDelayMs: int(0).default(3600000).describe("Upper bound of the (backed-off) retry delay."),
+      },
+      "Task defaults.",
+    ),
+    logging: section(
+      {
+        level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info").describe("Minimum log level."),
+      },
+      "Logging.",
+    ),
+  })
+  .describe("Sluice configuration.");
+
+/** The validated, fully defaulted config (paths absolute after loadConfig). */
+export type SluiceConfig = z.output<typeof SluiceConfigSchema>;
+/** What a config file may contain: every key optional. */
+export type SluiceConfigInput = z.input<typeof SluiceConfigSchema>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+/** Deep-partial config applied last by loadConfig (e.g. CLI flags); undefined values are ignored. */
+export type ConfigOverrides = DeepPartial<SluiceConfig>;
+
+/** All defaults (slots = this machine's CPU count). */
+export function defaultConfig(): SluiceConfig {
+  return SluiceConfigSchema.parse({});
+}
+
+// ---- schema introspection (used for errors, env mapping and `config show`) ----
+
+/** Peel default/prefault/optional wrappers, keeping the first description seen. */
+function unwrap(schema: z.ZodType): { base: z.ZodType; doc: string } {
+  let s = schema;
+  let doc = s.description ?? "";
+  while (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodOptional) {
+    s = s.unwrap() as z.ZodType;
+    doc ||= s.description ?? "";
+  }
+  return { base: s, doc };
+}
+
+/** The (unwrapped) schema at a dotted path, or undefined if no such key exists. */
+export function schemaAt(path: readonly string[]): z.ZodType | undefined {
+  let s: z.ZodType = SluiceConfigSchema;
+  for (const seg of path) {
+    const { base } = unwrap(s);
+    if (!(base instanceof z.ZodObject) || !Object.hasOwn(base.shape, seg)) return undefined;
+    s = base.shape[seg] as z.ZodType;
+  }
+  return unwrap(s).base;
+}
+
+/** Keys allowed in the object at `path` (candidates for "did you mean"). */
+export function keysAt(path: readonly string[]): string[] {
+  const s = schemaAt(path);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+export interface ConfigLeaf {
+  /** Dotted key, e.g. "scheduler.loopIntervalMs". */
+  key: string;
+  schema: z.ZodType;
+  doc: string;
+}
+
+/** Every settable option (non-object leaf), in schema order. */
+export function configLeaves(): ConfigLeaf[] {
+  const out: ConfigLeaf[] = [];
+  const walk = (schema: z.ZodType, prefix: string) => {
+    const { base, doc } = unwrap(schema);
+    if (base instanceof z.ZodObject) {
+      for (const [k, child] of Object.entries(base.shape)) walk(child as z.ZodType, prefix ? `${prefix}.${k}` : k);
+    } else {
+      out.push({ key: prefix, schema: base, doc });
+    }
+  };
+  walk(SluiceConfigSchema, "");
+  return out;
+}
+
+/** Human wording of what a schema accepts, e.g. "an integer >= 1". */
+export function expectation(schema: z.ZodType | undefined): string {
+  if (schema instanceof z.ZodNumber) {
+    let text = schema.isInt ? "an integer" : "a number";
+    // z.int() carries safe-integer bounds internally; only mention real ones.
+    if (schema.minValue !== null && schema.minValue > Number.MIN_SAFE_INTEGER) text += ` >= ${schema.minValue}`;
+    if (schema.maxValue !== null && schema.maxValue < Number.MAX_SAFE_INTEGER) text += ` <= ${schema.maxValue}`;
+    return text;
+  }
+  if (schema instanceof z.ZodString) return schema.minLength ? "a non-empty string" : "a string";
+  if (schema instanceof z.ZodBoolean) return "true or false";
+  if (schema instanceof z.ZodEnum) return `one of ${schema.options.map((o) => JSON.stringify(o)).join(", ")}`;
+  if (schema instanceof z.ZodObject) return "an object";
+  return "a valid value";
+}
+
+// ---- helpers over a resolved config ----
+
+/** Strip "sqlite:" (and the "//" of "sqlite:///abs/path") to get the file path; bare paths pass through. */
+export function sqlitePathOf(url: string): string {
+  if (!/^sqlite:/i.test(url)) return url;
+  const rest = url.slice("sqlite:".length);
+  return rest.startsWith("//") ? rest.slice(2) : rest;
+}
+
+export type DbTarget = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
+
+/** Which database to open. Unset db.url means `<home>/sluice.db`. */
+export function resolveDbUrl(config: Pick<SluiceConfig, "home" | "db">): DbTarget {
+  const url = config.db.url;
+  if (url === undefined) return { dialect: "sqlite", path: path.join(config.home, "sluice.db") };
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: "postgres", url };
+  return { dialect: "sqlite", path: sqlitePathOf(url) };
+}
+
+const MASK = "****";
+/** Keys whose values are never printed. */
+const SECRET_KEY = /pass(word|wd)|secret|token|api[-_]?key|credential/i;
+
+/** Hide the password of `scheme://user:password@host…` and of `?password=` query params. */
+function maskUrl(text: string): string {
+  // Up to the *last* "@": an unencoded "@" or "/" in a password must not leak its tail.
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(text);
+  let out = text;
+  if (m && m[2].includes(":")) {
+    const user = m[2].slice(0, m[2].indexOf(":"));
+    out = `${m[1]}${user}:${MASK}@${text.slice(m[0].length)}`;
+  }
+  return out.replace(/([?&](?:password|sslpassword)=)[^&#]*/gi, `$1${MASK}`);
+}
+
+function maskValue(value: unknown, secret: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, secret));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, secret || SECRET_KEY.test(k))]));
+  }
+  if (secret && value !== undefined && value !== null && value !== "") return MASK;
+  return typeof value === "string" ? maskUrl(value) : value;
+}
+
+/** Deep copy safe to print or log: URL passwords and password/secret/token-like keys become "****". */
+export function maskSecrets(config: object): Record<string, unknown> {
+  return maskValue(config, false) as Record<string, unknown>;
+}
+
+export interface ConfigRow {
+  key: string;
+  /** Current value (masked); undefined when unset. */
+  value: unknown;
+  default: unknown;
+  doc: string;
+}
+
+/** One row per option for `sluice config show`; pass the loaded config to fill `value`. */
+export function describeConfig(config: SluiceConfig = defaultConfig()): ConfigRow[] {
+  const defaults = defaultConfig();
+  const masked = maskSecrets(config);
+  const get = (obj: unknown, key: string) =>
+    key.split(".").reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return configLeaves().map(({ key, doc }) => ({ key, value: get(masked, key), default: get(defaults, key), doc }));
+}

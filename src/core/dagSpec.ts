@@ -1,0 +1,87 @@
+import { createHash } from "node:crypto";
+import type { TriggerRule } from "./triggerRules.js";
+
+/**
+ * The serialized structure of a DAG: what the parser extracts from a DAG file
+ * and stores, and all the scheduler ever needs. Pure JSON — no functions.
+ */
+export interface DagSpec {
+  id: string;
+  /** Path of the file that defines the DAG, relative to the DAG folder. */
+  fileloc: string;
+  description?: string;
+  /** Cron (5 or 6 fields), preset (`@daily`), fixed interval (`15m`), or null for manual-only. */
+  schedule: string | null;
+  /** IANA time zone the schedule is evaluated in. */
+  timezone: string;
+  /** ISO timestamps (ms precision) or undefined. */
+  start?: string;
+  end?: string;
+  catchup: boolean;
+  maxActiveRuns: number;
+  maxActiveTasks: number;
+  runTimeoutMs?: number;
+  /** Default param values, and the JSON Schema of the params (from zod) for trigger-time validation. */
+  params: Record<string, unknown>;
+  paramsSchema?: Record<string, unknown>;
+  tags: string[];
+  owner?: string;
+  docs?: string;
+  tasks: TaskSpec[];
+}
+
+export type TaskKind = "function" | "shell";
+
+export interface TaskSpec {
+  id: string;
+  kind: TaskKind;
+  /** Direct upstream task ids, explicit or inferred from used inputs. */
+  upstream: string[];
+  retries: number;
+  retryDelayMs: number;
+  retryExponentialBackoff: boolean;
+  maxRetryDelayMs: number;
+  timeoutMs?: number;
+  triggerRule: TriggerRule;
+  pool: string;
+  poolSlots: number;
+  priorityWeight: number;
+  queue: string;
+  doc?: string;
+  /** Shell tasks only. */
+  command?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** Fields of a DagSpec that define its structure (and so its version). */
+function structuralView(spec: DagSpec): unknown {
+  const { fileloc: _fileloc, ...rest } = spec;
+  return rest;
+}
+
+/** Deterministic JSON: object keys sorted, so equal structures hash equally. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+}
+
+/** Version hash of a DAG's structure: 16 hex chars of sha256. */
+export function dagVersionHash(spec: DagSpec): string {
+  return createHash("sha256").update(stableStringify(structuralView(spec))).digest("hex").slice(0, 16);
+}
+
+export function taskById(spec: DagSpec): Map<string, TaskSpec> {
+  return new Map(spec.tasks.map((t) => [t.id, t]));
+}
+
+/** downstream[taskId] = ids of the tasks that list it as upstream. */
+export function downstreamMap(spec: DagSpec): Map<string, string[]> {
+  const out = new Map<string, string[]>(spec.tasks.map((t) => [t.id, []]));
+  for (const t of spec.tasks) for (const u of t.upstream) out.get(u)?.push(t.id);
+  return out;
+}

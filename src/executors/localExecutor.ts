@@ -1,0 +1,256 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+import { finishAttempt } from "../runner/finishAttempt.js";
+import type { ChildInit, ChildMessage, ChildRun } from "../runner/taskChild.js";
+import type { DbTarget } from "../store/db.js";
+import type { Store } from "../store/store.js";
+import type { TaskInstanceRow } from "../store/taskQueries.js";
+import type { Executor, FinishedListener, LaunchRequest } from "./executor.js";
+
+const CHILD_MAIN = fileURLToPath(new URL("../runner/taskChild.js", import.meta.url));
+/** Grace after a task's own timeout before the executor kills its process (the task process tries first). */
+const HARD_KILL_GRACE_MS = 3_000;
+const ADOPT_POLL_MS = 500;
+
+interface WarmProc {
+  proc: ChildProcess;
+  ready: boolean;
+  attempt: (LaunchRequest & { cancelled?: boolean; timer?: NodeJS.Timeout; timedOut?: boolean }) | undefined;
+  runs: number;
+  retiring: boolean;
+}
+
+interface Adopted {
+  tiId: number;
+  tryNumber: number;
+  runPk: number;
+  pid: number;
+  deadline: number | null;
+  row: TaskInstanceRow;
+}
+
+export interface LocalExecutorOptions {
+  store: Store;
+  db: DbTarget;
+  dagsFolder: string;
+  slots: number;
+  tasksPerProcess: number;
+  maxProcessMemoryMb: number;
+  maxResultBytes: number;
+  heartbeatIntervalMs: number;
+  log: Logger;
+  onFinished: FinishedListener;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Runs each attempt in a separate OS process, from a pool of warm task
+ * processes (one per slot). A task that throws, exits, leaks or is killed
+ * takes down only its own process; the executor records the crash and starts
+ * a fresh process. Processes are reused for later attempts (the cold start of
+ * Node plus the DAG import is paid once per process, not per task) and
+ * recycled after `tasksPerProcess` attempts or when their memory grows.
+ */
+export class LocalExecutor implements Executor {
+  readonly name = "local";
+  private procs: WarmProc[] = [];
+  private pending: LaunchRequest[] = [];
+  private adopted = new Map<number, Adopted>();
+  private adoptTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: LocalExecutorOptions) {}
+
+  async start(): Promise<void> {
+    // Two warm processes up front hide the first tasks' start-up; more start on demand.
+    for (let i = 0; i < Math.min(2, this.o.slots); i++) this.spawn();
+  }
+
+  private spawn(): WarmProc {
+    const proc = fork(CHILD_MAIN, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    const w: WarmProc = { proc, ready: false, attempt: undefined, runs: 0, retiring: false };
+    this.procs.push(w);
+    proc.on("message", (m: ChildMessage) => this.onMessage(w, m));
+    proc.on("exit", (code, signal) => void this.onExit(w, code, signal));
+    proc.on("error", (err) => this.o.log.error({ err }, "task process error"));
+    proc.send({
+      type: "init",
+      db: this.o.db,
+      dagsFolder: this.o.dagsFolder,
+      maxResultBytes: this.o.maxResultBytes,
+      heartbeatIntervalMs: this.o.heartbeatIntervalMs,
+    } satisfies ChildInit);
+    return w;
+  }
+
+  private onMessage(w: WarmProc, m: ChildMessage): void {
+    if (m.type === "ready") {
+      w.ready = true;
+      this.pump();
+    } else if (m.type === "fatal") {
+      this.o.log.error({ error: m.error }, "task process could not start");
+    } else if (m.type === "done") {
+      const a = w.attempt;
+      if (!a || a.tiId !== m.tiId) return;
+      clearTimeout(a.timer);
+      w.attempt = undefined;
+      w.runs++;
+      if (m.recycle || w.runs >= this.o.tasksPerProcess || m.rssMb > this.o.maxProcessMemoryMb) this.retire(w);
+      this.o.onFinished(a.tiId, a.runPk);
+      this.pump();
+    }
+  }
+
+  private async onExit(w: WarmProc, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    this.procs = this.procs.filter((p) => p !== w);
+    const a = w.attempt;
+    w.attempt = undefined;
+    if (a) {
+      clearTimeout(a.timer);
+      if (!a.cancelled) {
+        const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
+        if (ti && ti.try_number === a.tryNumber) {
+          const error = a.timedOut
+            ? `Task exceeded its timeout of ${a.timeoutMs} ms; its process did not stop by itself and was killed.`
+            : `The task process ended while running the task (${signal ? `signal ${signal}` : `exit code ${code}`}${signal === "SIGKILL" ? "; it may have run out of memory" : ""}).`;
+          await finishAttempt(this.o.store, ti, { kind: "failed", error, retryable: true }, a.policy, Date.now(), ["running", "queued"]).catch((err) =>
+            this.o.log.error({ err, tiId: a.tiId }, "could not record a crashed attempt"),
+          );
+          await this.o.store.logs.append([{ ti_id: a.tiId, try_number: a.tryNumber, ts: Date.now(), stream: "log", line: `[ERROR] ${error}` }]).catch(() => {});
+        }
+      }
+      this.o.onFinished(a.tiId, a.runPk);
+    }
+    if (!this.stopping) {
+      if (!w.retiring && !w.ready && !a) this.o.log.warn({ code, signal }, "a task process exited during start-up");
+      // Keep one warm process around for the next attempt.
+      if (this.procs.length === 0 || this.pending.length > 0) this.spawn();
+      this.pump();
+    }
+  }
+
+  private retire(w: WarmProc): void {
+    w.retiring = true;
+    w.proc.disconnect();
+  }
+
+  freeSlots(): number {
+    const busy = this.procs.filter((p) => p.attempt).length + this.pending.length + this.adopted.size;
+    return Math.max(0, this.o.slots - busy);
+  }
+
+  launch(req: LaunchRequest): void {
+    this.pending.push(req);
+    this.pump();
+  }
+
+  /** Hand pending attempts to ready idle processes; start processes up to the slot count. */
+  private pump(): void {
+    if (this.stopping) return;
+    while (this.pending.length > 0) {
+      const idle = this.procs.find((p) => p.ready && !p.attempt && !p.retiring && p.proc.connected);
+      if (!idle) break;
+      const req = this.pending.shift()!;
+      idle.attempt = { ...req };
+      if (req.timeoutMs) {
+        const a = idle.attempt;
+        a.timer = setTimeout(() => {
+          a.timedOut = true;
+          idle.proc.kill("SIGKILL");
+        }, req.timeoutMs + HARD_KILL_GRACE_MS);
+      }
+      idle.proc.send({ type: "run", tiId: req.tiId, tryNumber: req.tryNumber } satisfies ChildRun);
+    }
+    const live = this.procs.filter((p) => !p.retiring).length;
+    const starting = this.procs.filter((p) => !p.ready && !p.retiring).length;
+    const want = Math.min(this.pending.length - starting, this.o.slots - live);
+    for (let i = 0; i < want; i++) this.spawn();
+  }
+
+  cancel(tiId: number): void {
+    this.pending = this.pending.filter((p) => p.tiId !== tiId);
+    const w = this.procs.find((p) => p.attempt?.tiId === tiId);
+    if (w?.attempt) {
+      w.attempt.cancelled = true;
+      w.proc.kill("SIGKILL");
+    }
+    const a = this.adopted.get(tiId);
+    if (a) {
+      try {
+        process.kill(a.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      this.adopted.delete(tiId);
+    }
+  }
+
+  runningIds(): number[] {
+    return [...this.procs.flatMap((p) => (p.attempt ? [p.attempt.tiId] : [])), ...this.pending.map((p) => p.tiId), ...this.adopted.keys()];
+  }
+
+  /**
+   * A task process outlives a killed scheduler: it finishes its attempt and
+   * records it. Adopt the ones still alive on this host and watch them; hand
+   * back the rest (process gone, or another host) as orphans.
+   */
+  async adopt(rows: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
+    const orphans: TaskInstanceRow[] = [];
+    const me = hostname();
+    for (const r of rows) {
+      if (r.state === "running" && r.hostname === me && r.pid != null && alive(r.pid)) {
+        const spec = r.start_date;
+        this.adopted.set(r.id, { tiId: r.id, tryNumber: r.try_number, runPk: r.run_pk, pid: r.pid, deadline: null, row: r });
+        this.o.log.info({ tiId: r.id, pid: r.pid, startedAt: spec }, "adopted a running task process");
+      } else orphans.push(r);
+    }
+    if (this.adopted.size > 0 && !this.adoptTimer) {
+      this.adoptTimer = setInterval(() => void this.watchAdopted(), ADOPT_POLL_MS);
+    }
+    return orphans;
+  }
+
+  /** Adopted processes report to the store, not to us: poll for their end or their death. */
+  private async watchAdopted(): Promise<void> {
+    for (const a of [...this.adopted.values()]) {
+      const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
+      if (!ti || ti.state !== "running" || ti.try_number !== a.tryNumber) {
+        this.adopted.delete(a.tiId);
+        this.o.onFinished(a.tiId, a.runPk);
+      } else if (!alive(a.pid)) {
+        this.adopted.delete(a.tiId);
+        await finishAttempt(this.o.store, ti, { kind: "failed", error: "The task process died while the scheduler was away.", retryable: true }, { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 }, Date.now());
+        this.o.onFinished(a.tiId, a.runPk);
+      }
+    }
+    if (this.adopted.size === 0 && this.adoptTimer) {
+      clearInterval(this.adoptTimer);
+      this.adoptTimer = undefined;
+    }
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.adoptTimer) clearInterval(this.adoptTimer);
+    this.pending = [];
+    const deadline = Date.now() + graceMs;
+    while (this.procs.some((p) => p.attempt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const exits = this.procs.map((p) => new Promise<void>((r) => (p.proc.exitCode !== null || p.proc.signalCode !== null ? r() : p.proc.once("exit", () => r()))));
+    for (const p of this.procs) {
+      if (p.attempt) p.proc.kill("SIGKILL");
+      else if (p.proc.connected) p.proc.disconnect();
+      else p.proc.kill("SIGKILL");
+    }
+    await Promise.all(exits);
+  }
+}

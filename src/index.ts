@@ -1,0 +1,9 @@
+/**
+ * The public authoring API: what DAG files import from "sluice".
+ */
+export { dag, Dag, DagBuilder } from "./sdk/dag.js";
+export type { DagOptions, TaskOptions, TaskHandle, TaskInputs, FunctionTaskOptions, ShellTaskOptions, Duration, TaskFn } from "./sdk/dag.js";
+export type { TaskContext, TaskLogger } from "./sdk/context.js";
+export { Skip, Unrecoverable, SluiceError, ErrorCode } from "./core/errors.js";
+export type { TriggerRule } from "./core/triggerRules.js";
+export { TRIGGER_RULES } from "./core/triggerRules.js";

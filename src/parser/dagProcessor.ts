@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { dagVersionHash, type DagSpec } from "../core/dagSpec.js";
+import type { Store } from "../store/store.js";
+import type { ParseFailure } from "./loadDagFile.js";
+import type { ParserPool } from "./parserPool.js";
+
+const DAG_FILE = /\.(ts|mts|js|mjs)$/;
+const SKIP_DIR = new Set(["node_modules", ".git", ".sluice"]);
+
+export interface ScanSummary {
+  files: number;
+  parsed: number;
+  unchanged: number;
+  errors: number;
+  dags: number;
+  removedFiles: number;
+  ms: number;
+}
+
+/** Every DAG file under `folder` (recursive), skipping node_modules, dotfiles, *.d.ts and files starting with "_". */
+export async function listDagFiles(folder: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && dir !== folder) return;
+      throw err;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith(".") || e.name.startsWith("_")) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIR.has(e.name)) await walk(p);
+      } else if (DAG_FILE.test(e.name) && !e.name.endsWith(".d.ts")) out.push(p);
+    }
+  }
+  await walk(folder);
+  return out.sort();
+}
+
+/**
+ * Keeps the store in step with a DAG folder: parses new and changed files
+ * (content hash), records import errors, stores each DAG's structure with its
+ * version hash, and deactivates DAGs whose file disappeared. A file that fails
+ * to import keeps its DAGs' last good version active.
+ */
+export class DagProcessor {
+  constructor(
+    private readonly store: Store,
+    private readonly pool: ParserPool,
+    private readonly folder: string,
+    private readonly opts: { pauseNewDags?: boolean; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  async scan(opts: { force?: boolean } = {}): Promise<ScanSummary> {
+    const t0 = performance.now();
+    const summary: ScanSummary = { files: 0, parsed: 0, unchanged: 0, errors: 0, dags: 0, removedFiles: 0, ms: 0 };
+    const paths = await listDagFiles(this.folder);
+    summary.files = paths.length;
+    const known = new Map((await this.store.dags.files()).map((f) => [f.path, f]));
+    const present = new Set<string>();
+    const changed: { abs: string; rel: string; hash: string }[] = [];
+    await Promise.all(
+      paths.map(async (abs) => {
+        const rel = relative(this.folder, abs);
+        present.add(rel);
+        let content: Buffer;
+        try {
+          content = await readFile(abs);
+        } catch {
+          return; // deleted between listing and reading: the next scan sees it gone
+        }
+        const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
+        if (!opts.force && known.get(rel)?.content_hash === hash) summary.unchanged++;
+        else changed.push({ abs, rel, hash });
+      }),
+    );
+
+    // Which file owns each DAG id now (to refuse a second file that declares the same id).
+    const owner = new Map<string, string>();
+    for (const f of known.values()) for (const id of JSON.parse(f.dag_ids) as string[]) owner.set(id, f.path);
+
+    const results = await Promise.all(changed.map(async (f) => ({ f, r: await this.pool.parse(f.abs, this.folder, f.hash) })));
+    for (const { f, r } of results.sort((a, b) => a.f.rel.localeCompare(b.f.rel))) {
+      summary.parsed++;
+      if (!r.ok) {
+        summary.errors++;
+        await this.recordError(f.rel, f.hash, r.error);
+        continue;
+      }
+      const clash = r.specs.find((s) => owner.has(s.id) && owner.get(s.id) !== f.rel && present.has(owner.get(s.id)!));
+      if (clash) {
+        summary.errors++;
+        await this.recordError(f.rel, f.hash, {
+          message: `DAG id "${clash.id}" is already declared in ${owner.get(clash.id)}; rename one of them.`,
+          location: { file: f.rel },
+        });
+        continue;
+      }
+      await this.recordSuccess(f.rel, f.hash, r.specs, known.get(f.rel)?.dag_ids);
+      for (const s of r.specs) owner.set(s.id, f.rel);
+      summary.dags += r.specs.length;
+    }
+    if (changed.length > 0) await this.pool.stop();
+
+    for (const [path, row] of known) {
+      if (present.has(path)) continue;
+      await this.store.dags.deactivate(JSON.parse(row.dag_ids) as string[], this.now());
+      await this.store.dags.forgetFile(path);
+      summary.removedFiles++;
+    }
+    summary.ms = Math.round(performance.now() - t0);
+    return summary;
+  }
+
+  private async recordError(rel: string, hash: string, error: ParseFailure): Promise<void> {
+    const now = this.now();
+    await this.store.dags.setImportError({
+      path: rel,
+      message: error.message,
+      line: error.location?.line ?? null,
+      col: error.location?.column ?? null,
+      stack: error.stack ?? null,
+      created_at: now,
+    });
+    // Remember the hash so an unchanged broken file is not re-imported every scan,
+    // but keep the DAG ids of the last good parse: those DAGs stay active.
+    const prev = (await this.store.dags.files()).find((f) => f.path === rel);
+    await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: prev?.dag_ids ?? "[]", parsed_at: now, parse_ms: 0 });
+  }
+
+  private async recordSuccess(rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined): Promise<void> {
+    const now = this.now();
+    for (const spec of specs) await this.store.dags.upsert(spec, dagVersionHash(spec), now, this.opts.pauseNewDags ?? false);
+    const ids = specs.map((s) => s.id);
+    const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id));
+    await this.store.dags.deactivate(gone, now);
+    await this.store.dags.clearImportError(rel);
+    await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: JSON.stringify(ids), parsed_at: now, parse_ms: 0 });
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Node module-resolution hook installed in processes that load DAG files:
+ * the bare specifier "sluice" always resolves to the Sluice that is running,
+ * so DAG folders work without their own node_modules and every DAG is built
+ * by the same SDK version that schedules it.
+ */
+let sdkUrl = "";
+
+export function initialize(data: { sdkUrl: string }): void {
+  sdkUrl = data.sdkUrl;
+}
+
+export async function resolve(
+  specifier: string,
+  context: unknown,
+  next: (specifier: string, context: unknown) => Promise<unknown>,
+): Promise<unknown> {
+  if (specifier === "sluice" && sdkUrl) return { url: sdkUrl, shortCircuit: true, format: "module" };
+  return next(specifier, context);
+}

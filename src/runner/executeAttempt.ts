@@ -1,0 +1,144 @@
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { describeError } from "../core/errors.js";
+import type { TaskState } from "../core/states.js";
+import type { Dag } from "../sdk/dag.js";
+import type { TaskContext, TaskLogger } from "../sdk/context.js";
+import type { Store } from "../store/store.js";
+import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
+import { LogSink } from "./logSink.js";
+import { runTaskCode } from "./runTaskCode.js";
+
+export interface AttemptDeps {
+  store: Store;
+  dagsFolder: string;
+  maxResultBytes: number;
+  heartbeatIntervalMs: number;
+  loadDag: (absPath: string) => Promise<Dag[]>;
+  /** Called with the sink while the attempt runs, so the process can route stdout/stderr into it. */
+  onSink?: (sink: LogSink | undefined) => void;
+  now?: () => number;
+}
+
+export interface AttemptReport {
+  /** The state written, or null when the attempt was not ours to run or finish. */
+  state: TaskState | null;
+  /** The process should not run more attempts (timed out code may still be running in it). */
+  recycle: boolean;
+}
+
+const noRetryPolicy = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
+
+/**
+ * Run one attempt of a task instance end to end against the store: claim it
+ * (queued -> running on this try), load the DAG code, run it with heartbeats,
+ * logs and its timeout, and record the outcome. Used by warm task processes
+ * and by `sluice task run`.
+ */
+export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber: number, opts: { claimFrom?: TaskState[] } = {}): Promise<AttemptReport> {
+  const now = deps.now ?? Date.now;
+  const { store } = deps;
+  const ti = await store.tasks.get(tiId);
+  if (!ti || ti.try_number !== tryNumber) return { state: null, recycle: false };
+  const run = await store.runs.byPk(ti.run_pk);
+  const dagRow = await store.dags.get(ti.dag_id);
+  if (!run || !dagRow) return { state: null, recycle: false };
+
+  const startedAt = now();
+  const claimed = await store.tasks.cas(
+    tiId,
+    opts.claimFrom ?? ["queued"],
+    { state: "running", start_date: startedAt, end_date: null, hostname: hostname(), pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
+    tryNumber,
+  );
+  if (!claimed) return { state: null, recycle: false };
+  await store.tasks.startTry({ ti_id: tiId, try_number: tryNumber, state: "running", start_date: startedAt, end_date: null, duration_ms: null, hostname: hostname(), pid: process.pid, error: null });
+  const claimedTi = { ...ti, start_date: startedAt };
+
+  const sink = new LogSink(store, tiId, tryNumber);
+  deps.onSink?.(sink);
+  const heartbeat = setInterval(() => void store.tasks.heartbeat(tiId, tryNumber, now()).catch(() => {}), deps.heartbeatIntervalMs);
+  heartbeat.unref();
+  let recycle = false;
+  let policy = noRetryPolicy;
+  let outcome: AttemptOutcome;
+  try {
+    const absPath = join(deps.dagsFolder, dagRow.fileloc);
+    const dags = await deps.loadDag(absPath);
+    const d = dags.find((x) => x.id === ti.dag_id);
+    const def = d?.tasks.get(ti.task_id);
+    if (!d || !def) {
+      outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${dagRow.fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
+    } else {
+      policy = def.spec;
+      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), () => (recycle = true));
+    }
+  } catch (err) {
+    outcome = { kind: "failed", error: `Could not load the DAG code: ${describeError(err)}`, retryable: true };
+  } finally {
+    clearInterval(heartbeat);
+  }
+  if (outcome.kind === "failed") sink.line("log", `[ERROR] ${outcome.error}`);
+  sink.line("log", `[INFO] Attempt ${tryNumber} finished: ${outcome.kind}`);
+  deps.onSink?.(undefined);
+  await sink.close();
+  const state = await finishAttempt(store, claimedTi, outcome, policy, now());
+  return { state, recycle };
+}
+
+async function runWithTimeout(
+  deps: AttemptDeps,
+  d: Dag,
+  def: NonNullable<ReturnType<Dag["tasks"]["get"]>>,
+  ti: NonNullable<Awaited<ReturnType<Store["tasks"]["get"]>>>,
+  run: NonNullable<Awaited<ReturnType<Store["runs"]["byPk"]>>>,
+  sink: LogSink,
+  dagDir: string,
+  markRecycle: () => void,
+): Promise<AttemptOutcome> {
+  const upstreamResults: Record<string, unknown> = {};
+  for (const id of def.spec.upstream) {
+    const up = await deps.store.tasks.byKey(ti.dag_id, ti.run_id, id);
+    upstreamResults[id] = up?.result != null ? JSON.parse(up.result) : undefined;
+  }
+  let params = JSON.parse(run.params) as Record<string, unknown>;
+  if (d.paramsSchema) {
+    const r = d.paramsSchema.safeParse(params);
+    if (!r.success) return { kind: "failed", error: `Run params do not match the DAG's params schema: ${r.error.message}`, retryable: false };
+    params = r.data as Record<string, unknown>;
+  }
+  const controller = new AbortController();
+  const log = (level: string): TaskLogger[keyof TaskLogger] => (message, fields) =>
+    sink.line("log", `[${level}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`);
+  const ctx: TaskContext<any> = {
+    dagId: ti.dag_id,
+    runId: ti.run_id,
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+    tryNumber: ti.try_number,
+    maxTries: ti.max_tries,
+    logicalDate: new Date(run.logical_date),
+    dataInterval: { start: new Date(run.interval_start), end: new Date(run.interval_end) },
+    params,
+    conf: JSON.parse(run.conf) as Record<string, unknown>,
+    log: { debug: log("DEBUG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR") },
+    signal: controller.signal,
+  };
+  sink.line("log", `[INFO] Starting attempt ${ti.try_number} of ${ti.max_tries} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id}) in process ${process.pid}`);
+  const work = runTaskCode({ def, ctx, upstreamResults, dagDir, maxResultBytes: deps.maxResultBytes, write: (s, t) => sink.write(s, t) });
+  const timeoutMs = def.spec.timeoutMs;
+  if (!timeoutMs) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<AttemptOutcome>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error("timeout"));
+      markRecycle();
+      resolve({ kind: "failed", error: `Task exceeded its timeout of ${timeoutMs} ms and was stopped.`, retryable: true });
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,58 @@
+import type { TaskSpec } from "../core/dagSpec.js";
+import { failureOutcome } from "../core/retry.js";
+import type { TaskState } from "../core/states.js";
+import type { Store } from "../store/store.js";
+import type { TaskInstanceRow } from "../store/taskQueries.js";
+
+export type AttemptOutcome =
+  | { kind: "success"; result: string | null }
+  | { kind: "skipped"; message: string }
+  /** retryable=false: Unrecoverable, or a failure the retry policy must not repeat. */
+  | { kind: "failed"; error: string; retryable: boolean };
+
+type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
+
+/**
+ * Record the end of one attempt: compare-and-set from `from` on exactly this
+ * try, so an attempt is finished at most once whoever reports it (the task
+ * process, the executor after a crash or timeout, or a scheduler reaping a
+ * zombie). Returns the state written, or null if someone else finished it.
+ */
+export async function finishAttempt(
+  store: Store,
+  ti: Pick<TaskInstanceRow, "id" | "try_number" | "max_tries" | "start_date">,
+  outcome: AttemptOutcome,
+  policy: RetryPolicy,
+  now: number,
+  from: readonly TaskState[] = ["running"],
+): Promise<TaskState | null> {
+  let state: TaskState;
+  let nextTryAt: number | null = null;
+  if (outcome.kind === "success") state = "success";
+  else if (outcome.kind === "skipped") state = "skipped";
+  else {
+    const f = failureOutcome(policy, ti.try_number, ti.max_tries, now, outcome.retryable);
+    state = f.state;
+    nextTryAt = f.nextTryAt;
+  }
+  const duration = ti.start_date != null ? now - ti.start_date : null;
+  const error = outcome.kind === "failed" ? outcome.error : outcome.kind === "skipped" ? outcome.message : null;
+  const ok = await store.tasks.cas(
+    ti.id,
+    from,
+    {
+      state,
+      end_date: now,
+      duration_ms: duration,
+      next_try_at: nextTryAt,
+      heartbeat_at: null,
+      error,
+      ...(outcome.kind === "success" ? { result: outcome.result } : {}),
+      updated_at: now,
+    },
+    ti.try_number,
+  );
+  if (!ok) return null;
+  await store.tasks.finishTry(ti.id, ti.try_number, { state, end_date: now, duration_ms: duration, error });
+  return state;
+}

@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { isAbsolute, resolve } from "node:path";
+import type { TaskSpec } from "../core/dagSpec.js";
+import { coerceError, Skip, Unrecoverable } from "../core/errors.js";
+import type { TaskDef } from "../sdk/dag.js";
+import type { TaskContext } from "../sdk/context.js";
+import type { AttemptOutcome } from "./finishAttempt.js";
+
+export interface CodeRunOptions {
+  def: TaskDef;
+  ctx: TaskContext<any>;
+  /** Upstream results by task id. */
+  upstreamResults: Record<string, unknown>;
+  /** Directory of the DAG file (shell tasks run there by default). */
+  dagDir: string;
+  maxResultBytes: number;
+  write: (stream: "stdout" | "stderr" | "log", text: string) => void;
+}
+
+function kib(n: number): string {
+  return n >= 1_048_576 ? `${(n / 1_048_576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** Serialize a task's return value, enforcing JSON and the size bound. */
+export function encodeResult(taskId: string, value: unknown, maxBytes: number): { ok: true; json: string | null } | { ok: false; error: string } {
+  if (value === undefined) return { ok: true, json: null };
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    return { ok: false, error: `Task "${taskId}" returned a value that is not JSON (${(err as Error).message}). Return plain data: objects, arrays, strings, numbers, booleans, null.` };
+  }
+  if (json === undefined) return { ok: true, json: null };
+  const size = Buffer.byteLength(json);
+  if (size > maxBytes) {
+    return {
+      ok: false,
+      error: `Task "${taskId}" returned ${kib(size)} of JSON; results are limited to ${kib(maxBytes)} (tasks.maxResultBytes). Write the data to storage (a file, a table, an object store) and return a reference to it, like { path: "/data/out.parquet" }.`,
+    };
+  }
+  return { ok: true, json };
+}
+
+function classify(err: unknown): AttemptOutcome {
+  if (err instanceof Skip || (err as Error)?.name === "Skip") return { kind: "skipped", message: (err as Error).message };
+  const e = coerceError(err);
+  const retryable = !(err instanceof Unrecoverable || e.name === "Unrecoverable");
+  return { kind: "failed", error: e.stack ?? `${e.name}: ${e.message}`, retryable };
+}
+
+/** Build the function's second argument: upstream results by task id, and named inputs. */
+function inputsFor(def: TaskDef, upstream: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const id of def.spec.upstream) out[id] = upstream[id];
+  for (const [name, id] of Object.entries(def.inputs)) out[name] = upstream[id];
+  return out;
+}
+
+/** Run the user's code for one attempt. Never throws: every ending is an outcome. */
+export async function runTaskCode(o: CodeRunOptions): Promise<AttemptOutcome> {
+  try {
+    if (o.def.spec.kind === "shell") return await runShell(o.def.spec, o.ctx, o.dagDir, o.write, o.maxResultBytes);
+    const value = await o.def.fn!(o.ctx, inputsFor(o.def, o.upstreamResults));
+    const r = encodeResult(o.def.spec.id, value, o.maxResultBytes);
+    return r.ok ? { kind: "success", result: r.json } : { kind: "failed", error: r.error, retryable: false };
+  } catch (err) {
+    return classify(err);
+  }
+}
+
+/** Environment every task process gets, so shell tasks know which run they belong to. */
+export function taskEnv(ctx: TaskContext<any>): Record<string, string> {
+  return {
+    SLUICE_DAG_ID: ctx.dagId,
+    SLUICE_RUN_ID: ctx.runId,
+    SLUICE_TASK_ID: ctx.taskId,
+    SLUICE_MAP_INDEX: String(ctx.mapIndex),
+    SLUICE_TRY_NUMBER: String(ctx.tryNumber),
+    SLUICE_LOGICAL_DATE: ctx.logicalDate.toISOString(),
+    SLUICE_DATA_INTERVAL_START: ctx.dataInterval.start.toISOString(),
+    SLUICE_DATA_INTERVAL_END: ctx.dataInterval.end.toISOString(),
+    SLUICE_PARAMS: JSON.stringify(ctx.params),
+  };
+}
+
+function runShell(spec: TaskSpec, ctx: TaskContext<any>, dagDir: string, write: CodeRunOptions["write"], maxResultBytes: number): Promise<AttemptOutcome> {
+  const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(dagDir, spec.cwd)) : dagDir;
+  return new Promise((resolvePromise) => {
+    // Own process group, so a timeout or cancel kills the command and everything it started.
+    const child = spawn("/bin/sh", ["-c", spec.command!], {
+      cwd,
+      env: { ...process.env, ...taskEnv(ctx), ...spec.env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let lastLine = "";
+    let tail = "";
+    child.stdout.on("data", (b: Buffer) => {
+      const text = b.toString();
+      write("stdout", text);
+      tail = (tail + text).slice(-65_536);
+    });
+    child.stderr.on("data", (b: Buffer) => write("stderr", b.toString()));
+    const onAbort = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    };
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    child.on("error", (err) => {
+      ctx.signal.removeEventListener("abort", onAbort);
+      resolvePromise({ kind: "failed", error: `Could not start the shell command in ${cwd}: ${err.message}`, retryable: true });
+    });
+    child.on("close", (code, signal) => {
+      ctx.signal.removeEventListener("abort", onAbort);
+      lastLine = tail.split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";
+      if (code === 0) {
+        const r = encodeResult(spec.id, lastLine, maxResultBytes);
+        resolvePromise(r.ok ? { kind: "success", result: r.json } : { kind: "failed", error: r.error, retryable: false });
+      } else if (code === 99) {
+        resolvePromise({ kind: "skipped", message: "The command exited with code 99 (skip)." });
+      } else {
+        resolvePromise({
+          kind: "failed",
+          error: signal ? `The command was killed by ${signal}.` : `The command exited with code ${code}.`,
+          retryable: true,
+        });
+      }
+    });
+  });
+}
+

@@ -1,0 +1,139 @@
+/**
+ * A warm task process of the local executor. It runs one attempt at a time,
+ * many in its life (the DAG module stays loaded, so an attempt costs a
+ * function call, not a Node start-up), and is replaced when the executor
+ * decides. If the scheduler dies, it finishes the attempt it has, records the
+ * outcome in the store and exits; a restarted scheduler adopts it meanwhile.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describeError } from "../core/errors.js";
+import { loadDagFile } from "../parser/loadDagFile.js";
+import type { DbTarget } from "../store/db.js";
+import { openStore } from "../store/store.js";
+import type { Store } from "../store/store.js";
+import { executeAttempt } from "./executeAttempt.js";
+import type { LogSink } from "./logSink.js";
+
+export interface ChildInit {
+  type: "init";
+  db: DbTarget;
+  dagsFolder: string;
+  maxResultBytes: number;
+  heartbeatIntervalMs: number;
+}
+export interface ChildRun {
+  type: "run";
+  tiId: number;
+  tryNumber: number;
+}
+export type ChildMessage =
+  | { type: "ready" }
+  | { type: "started"; tiId: number }
+  | { type: "done"; tiId: number; tryNumber: number; state: string | null; recycle: boolean; rssMb: number }
+  | { type: "fatal"; error: string };
+
+let store: Store | undefined;
+let init: ChildInit | undefined;
+let busy = false;
+let disconnected = false;
+let sink: LogSink | undefined;
+let exitRequested: number | undefined;
+
+const send = (m: ChildMessage) => {
+  if (process.connected) process.send?.(m);
+};
+
+// Route the task's console output into its log while an attempt runs.
+for (const stream of ["stdout", "stderr"] as const) {
+  const original = process[stream].write.bind(process[stream]);
+  process[stream].write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (sink) {
+      sink.write(stream, typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+      const cb = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+      cb?.();
+      return true;
+    }
+    return original(chunk as string, ...(rest as []));
+  }) as typeof process.stdout.write;
+}
+
+// A task calling process.exit() fails its attempt (recorded cleanly) and retires the process.
+const realExit = process.exit.bind(process);
+class ProcessExitCalled extends Error {}
+process.exit = ((code?: number) => {
+  if (!busy) return realExit(code);
+  exitRequested = code ?? 0;
+  throw new ProcessExitCalled(`The task called process.exit(${code ?? ""}); the task process is being replaced.`);
+}) as typeof process.exit;
+
+// Errors thrown outside the task's promise chain: record them, then die; the executor records the crash.
+const fatal = (err: unknown) => {
+  sink?.line("log", `[ERROR] Uncaught in task process: ${describeError(err)}`);
+  void (sink?.close() ?? Promise.resolve()).finally(() => realExit(70));
+};
+process.on("uncaughtException", fatal);
+process.on("unhandledRejection", fatal);
+// Ctrl-C in a terminal reaches the whole process group: the executor decides when children stop.
+process.on("SIGINT", () => {});
+
+function fileVersion(absPath: string): string {
+  return createHash("sha256").update(readFileSync(absPath)).digest("hex").slice(0, 16);
+}
+
+async function onRun(msg: ChildRun): Promise<void> {
+  if (!store || !init) return;
+  busy = true;
+  send({ type: "started", tiId: msg.tiId });
+  let state: string | null = null;
+  let recycle = false;
+  try {
+    const r = await executeAttempt(
+      {
+        store,
+        dagsFolder: init.dagsFolder,
+        maxResultBytes: init.maxResultBytes,
+        heartbeatIntervalMs: init.heartbeatIntervalMs,
+        loadDag: (p) => loadDagFile(p, fileVersion(p)),
+        onSink: (s) => (sink = s),
+      },
+      msg.tiId,
+      msg.tryNumber,
+    );
+    state = r.state;
+    recycle = r.recycle;
+  } catch (err) {
+    process.stderr.write(`sluice task process: attempt ${msg.tiId}/${msg.tryNumber} could not be recorded: ${describeError(err)}\n`);
+    recycle = true;
+  }
+  busy = false;
+  if (exitRequested !== undefined) recycle = true;
+  send({ type: "done", tiId: msg.tiId, tryNumber: msg.tryNumber, state, recycle, rssMb: Math.round(process.memoryUsage.rss() / 1_048_576) });
+  if (disconnected || recycle) await shutdown(0);
+}
+
+async function shutdown(code: number): Promise<never> {
+  await store?.close().catch(() => {});
+  return realExit(code);
+}
+
+process.on("message", (msg: ChildInit | ChildRun) => {
+  if (msg.type === "init") {
+    init = msg;
+    openStore(msg.db)
+      .then((s) => {
+        store = s;
+        send({ type: "ready" });
+      })
+      .catch((err) => {
+        send({ type: "fatal", error: describeError(err) });
+        realExit(1);
+      });
+  } else if (msg.type === "run") {
+    void onRun(msg);
+  }
+});
+process.on("disconnect", () => {
+  disconnected = true;
+  if (!busy) void shutdown(0);
+});

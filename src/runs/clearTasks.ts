@@ -1,0 +1,71 @@
+import { downstreamMap, type DagSpec } from "../core/dagSpec.js";
+import { ErrorCode, SluiceError } from "../core/errors.js";
+import { suggestion } from "../core/didYouMean.js";
+import type { TaskState } from "../core/states.js";
+import type { DagRunRow } from "../store/runQueries.js";
+import type { Store } from "../store/store.js";
+
+export interface ClearOptions {
+  /** Task ids to clear; all tasks when omitted. */
+  taskIds?: string[];
+  /** Also clear everything downstream of the given tasks. */
+  downstream?: boolean;
+  /** Only clear instances in these states (e.g. failed + upstream_failed). */
+  onlyStates?: TaskState[];
+  now?: number;
+}
+
+const ACTIVE: TaskState[] = ["queued", "running"];
+
+/**
+ * Clear task instances of a run so the scheduler runs them again: state back
+ * to none, with a fresh retry budget (max_tries = tries so far + retries + 1).
+ * Running attempts are left alone (cancel them first); the run goes back to
+ * running. Returns the cleared task ids.
+ */
+export async function clearTasks(store: Store, run: DagRunRow, spec: DagSpec, opts: ClearOptions = {}): Promise<string[]> {
+  const now = opts.now ?? Date.now();
+  const tasks = new Map(spec.tasks.map((t) => [t.id, t]));
+  const ids = new Set(opts.taskIds ?? spec.tasks.map((t) => t.id));
+  for (const id of ids) {
+    if (!tasks.has(id)) throw new SluiceError(ErrorCode.TaskNotFound, `DAG "${spec.id}" has no task "${id}"${suggestion(id, tasks.keys())}`);
+  }
+  if (opts.downstream) {
+    const down = downstreamMap(spec);
+    const stack = [...ids];
+    while (stack.length) for (const d of down.get(stack.pop()!) ?? []) if (!ids.has(d)) (ids.add(d), stack.push(d));
+  }
+  const tis = await store.tasks.forRun(run.id);
+  const cleared: string[] = [];
+  for (const ti of tis) {
+    if (!ids.has(ti.task_id) || ACTIVE.includes(ti.state as TaskState) || ti.state === "none") continue;
+    if (opts.onlyStates && !opts.onlyStates.includes(ti.state as TaskState)) continue;
+    const retries = tasks.get(ti.task_id)?.retries ?? 0;
+    const ok = await store.tasks.cas(ti.id, [ti.state as TaskState], {
+      state: "none",
+      max_tries: ti.try_number + retries + 1,
+      next_try_at: null,
+      end_date: null,
+      result: null,
+      error: null,
+      updated_at: now,
+    });
+    if (ok) cleared.push(ti.task_id);
+  }
+  if (cleared.length > 0) {
+    await store.runs.setState(run.id, ["success", "failed", "running", "queued"], { state: "running", end_date: null, updated_at: now });
+  }
+  return cleared;
+}
+
+/** Mark one task instance success or failed by hand (not while it is running). */
+export async function markTask(store: Store, run: DagRunRow, taskId: string, state: "success" | "failed", now = Date.now()): Promise<boolean> {
+  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId);
+  if (!ti) throw new SluiceError(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}".`);
+  if (ACTIVE.includes(ti.state as TaskState)) {
+    throw new SluiceError(ErrorCode.StateConflict, `Task "${taskId}" is ${ti.state}; wait for it to finish (or clear the run) before marking it.`);
+  }
+  const ok = await store.tasks.cas(ti.id, [ti.state as TaskState], { state, end_date: ti.end_date ?? now, updated_at: now });
+  if (ok) await store.runs.setState(run.id, ["success", "failed", "running", "queued"], { state: "running", end_date: null, updated_at: now });
+  return ok;
+}

@@ -1,0 +1,116 @@
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { Executor } from "../executors/executor.js";
+import { finishAttempt } from "../runner/finishAttempt.js";
+import type { Store } from "../store/store.js";
+import type { TaskInstanceRow } from "../store/taskQueries.js";
+import type { SpecCache } from "./specCache.js";
+
+/**
+ * Finds work that lost its owner: attempts of a dead scheduler (adopted when
+ * their process still runs on this host, reset when never started, failed or
+ * retried when their process is gone), attempts whose heartbeat stopped, and
+ * runs past their timeout. Returns the run pks it touched.
+ */
+export class Reaper {
+  constructor(
+    private readonly store: Store,
+    private readonly executor: Executor,
+    private readonly specs: SpecCache,
+    private readonly opts: { jobId: () => number | undefined; zombieThresholdMs: number; heartbeatIntervalMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** Scheduler jobs that stopped heartbeating (or whose process is gone on this host) are dead. */
+  private async deadJobs(now: number): Promise<Set<number>> {
+    const me = this.opts.jobId();
+    const running = await this.store.jobs.running("scheduler");
+    const dead: number[] = [];
+    for (const j of running) {
+      if (j.id === me) continue;
+      const stale = now - j.heartbeat_at > Math.max(this.opts.zombieThresholdMs, this.opts.heartbeatIntervalMs * 3);
+      const goneHere = j.hostname === hostname() && !pidAlive(j.pid);
+      if (stale || goneHere) dead.push(j.id);
+    }
+    await this.store.jobs.markDead(dead, now);
+    const all = new Set(dead);
+    // Jobs already marked dead/ended earlier also own nothing any more.
+    return all;
+  }
+
+  async reap(now: number): Promise<Set<number>> {
+    const touched = new Set<number>();
+    const me = this.opts.jobId();
+    await this.deadJobs(now);
+    const liveJobs = new Set((await this.store.jobs.running("scheduler")).map((j) => j.id));
+    const mine = new Set(this.executor.runningIds());
+    const orphaned: TaskInstanceRow[] = [];
+    for (const ti of await this.store.tasks.active()) {
+      if (mine.has(ti.id)) continue;
+      const ownerAlive = ti.owner_job != null && ti.owner_job !== me && liveJobs.has(ti.owner_job);
+      if (ownerAlive) continue;
+      if (ti.owner_job === me) {
+        // Ours but not in the executor: lost between dispatch and launch, or a stale heartbeat.
+        if (ti.state === "queued" || (ti.heartbeat_at ?? ti.queued_at ?? 0) < now - this.opts.zombieThresholdMs) orphaned.push(ti);
+        continue;
+      }
+      orphaned.push(ti);
+    }
+    if (orphaned.length === 0) return touched;
+    const rest = await this.executor.adopt(orphaned.filter((t) => t.state === "running"));
+    for (const ti of orphaned.filter((t) => t.state === "queued")) rest.push(ti);
+    for (const ti of rest) {
+      touched.add(ti.run_pk);
+      if (ti.state === "queued") {
+        // Never started: give the try back and schedule it again.
+        const ok = await this.store.tasks.cas(ti.id, ["queued"], { state: "scheduled", try_number: ti.try_number - 1, owner_job: null, queued_at: null, updated_at: now }, ti.try_number);
+        if (ok) this.log.warn({ tiId: ti.id, task: ti.task_id }, "re-queued an attempt whose scheduler died before it started");
+        continue;
+      }
+      const run = await this.store.runs.byPk(ti.run_pk);
+      const task = run ? (await this.specs.get(ti.dag_id, run.version_hash))?.tasks.find((t) => t.id === ti.task_id) : undefined;
+      const state = await finishAttempt(
+        this.store,
+        ti,
+        { kind: "failed", error: `The process running this attempt (pid ${ti.pid ?? "?"} on ${ti.hostname ?? "?"}) is gone: no heartbeat since ${new Date(ti.heartbeat_at ?? ti.start_date ?? now).toISOString()}.`, retryable: true },
+        task ?? { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 },
+        now,
+      );
+      if (state) this.log.warn({ tiId: ti.id, task: ti.task_id, state }, "failed a zombie attempt");
+    }
+    return touched;
+  }
+
+  /** Fail runs older than their DAG's run timeout: running attempts are killed, waiting ones skipped. */
+  async timeoutRuns(now: number): Promise<Set<number>> {
+    const touched = new Set<number>();
+    for (const run of await this.store.runs.inStates(["running"])) {
+      const spec = await this.specs.get(run.dag_id, run.version_hash);
+      if (!spec?.runTimeoutMs || run.start_date == null || now - run.start_date < spec.runTimeoutMs) continue;
+      const msg = `The run exceeded its timeout of ${spec.runTimeoutMs} ms (runTimeout).`;
+      for (const ti of await this.store.tasks.forRun(run.id)) {
+        if (ti.state === "running" || ti.state === "queued") {
+          this.executor.cancel(ti.id);
+          await this.store.tasks.cas(ti.id, ["running", "queued"], { state: "failed", end_date: now, error: msg, updated_at: now });
+          await this.store.tasks.finishTry(ti.id, ti.try_number, { state: "failed", end_date: now, error: msg });
+        } else if (["none", "scheduled", "up_for_retry"].includes(ti.state)) {
+          await this.store.tasks.cas(ti.id, ["none", "scheduled", "up_for_retry"], { state: "skipped", end_date: now, error: msg, updated_at: now });
+        }
+      }
+      if (await this.store.runs.setState(run.id, ["running"], { state: "failed", end_date: now, note: msg, updated_at: now })) {
+        this.log.warn({ dagId: run.dag_id, runId: run.run_id }, "run timed out");
+        touched.add(run.id);
+      }
+    }
+    return touched;
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,95 @@
+import { ErrorCode } from "../core/errors.js";
+import { nextDataInterval, parseSchedule, type DataInterval } from "../core/schedule.js";
+import type { Logger } from "pino";
+import { createScheduledRun } from "../runs/createRun.js";
+import type { Store } from "../store/store.js";
+import type { SpecCache } from "./specCache.js";
+
+/**
+ * Creates scheduled runs when their data interval has ended, honouring
+ * catchup and max active runs, and starts queued runs (manual, backfill,
+ * scheduled) as run slots free up.
+ */
+export class RunCreator {
+  constructor(
+    private readonly store: Store,
+    private readonly specs: SpecCache,
+    private readonly log: Logger,
+  ) {}
+
+  /** Returns the earliest time a future interval ends (when to look again), or null. */
+  async createDue(now: number): Promise<number | null> {
+    const dags = await this.store.dags.listSchedulable();
+    if (dags.length === 0) return null;
+    const active = await this.store.runs.countByDag(["queued", "running"]);
+    let nextWake: number | null = null;
+    for (const row of dags) {
+      const spec = await this.specs.get(row.dag_id, row.version_hash);
+      if (!spec) continue;
+      let schedule;
+      try {
+        schedule = parseSchedule(spec.schedule, spec.timezone);
+      } catch {
+        continue; // the parser refused this DAG already
+      }
+      const start = spec.start ? new Date(spec.start) : undefined;
+      const end = spec.end ? new Date(spec.end) : undefined;
+      let running = active.get(row.dag_id) ?? 0;
+      let candidate: DataInterval | null =
+        row.next_interval_start != null && row.next_interval_end != null ? { start: new Date(row.next_interval_start), end: new Date(row.next_interval_end) } : null;
+      // Up to maxActiveRuns creations per DAG per pass (catchup fills the slots quickly).
+      for (let i = 0; i < spec.maxActiveRuns + 1; i++) {
+        if (!candidate || (!spec.catchup && candidate.end.getTime() <= now)) {
+          const last = await this.store.runs.latestScheduled(row.dag_id);
+          candidate = nextDataInterval(schedule, {
+            last: last ? { start: new Date(last.interval_start), end: new Date(last.interval_end) } : undefined,
+            start,
+            end,
+            catchup: spec.catchup,
+            now: new Date(now),
+          });
+          await this.store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
+        }
+        if (!candidate) break;
+        if (candidate.end.getTime() > now) {
+          nextWake = nextWake === null ? candidate.end.getTime() : Math.min(nextWake, candidate.end.getTime());
+          break;
+        }
+        if (running >= spec.maxActiveRuns) break;
+        try {
+          const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
+          running++;
+          this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
+        } catch (err) {
+          if ((err as { code?: string }).code !== ErrorCode.RunExists) throw err;
+        }
+        const following = nextDataInterval(schedule, { last: candidate, start, end, catchup: true, now: new Date(now) });
+        await this.store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
+        candidate = following;
+      }
+    }
+    return nextWake;
+  }
+
+  /** queued -> running for runs whose DAG has a free run slot, oldest logical date first. Returns started run pks. */
+  async startQueued(now: number): Promise<number[]> {
+    const queued = await this.store.runs.inStates(["queued"]);
+    if (queued.length === 0) return [];
+    const running = await this.store.runs.countByDag(["running"]);
+    const started: number[] = [];
+    for (const run of queued) {
+      const spec = await this.specs.get(run.dag_id, run.version_hash);
+      const dag = await this.store.dags.get(run.dag_id);
+      if (!spec || !dag) continue;
+      // A paused DAG keeps its queued runs waiting (manual triggers included), as in Airflow.
+      if (dag.is_paused) continue;
+      const n = running.get(run.dag_id) ?? 0;
+      if (n >= spec.maxActiveRuns) continue;
+      if (await this.store.runs.setState(run.id, ["queued"], { state: "running", start_date: now, updated_at: now })) {
+        running.set(run.dag_id, n + 1);
+        started.push(run.id);
+      }
+    }
+    return started;
+  }
+}

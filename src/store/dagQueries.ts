@@ -1,0 +1,138 @@
+import type { Kysely, Selectable } from "kysely";
+import type { DagSpec } from "../core/dagSpec.js";
+import type { Database, DagTable } from "./schema.js";
+
+export type DagRow = Selectable<DagTable>;
+export type ImportErrorRow = Selectable<Database["import_error"]>;
+export type DagFileRow = Selectable<Database["dag_file"]>;
+
+/** DAG definitions, their versions, the files they come from and import errors. */
+export class DagQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Store a parsed DAG. Keeps the paused flag; a changed schedule clears the
+   * precomputed next interval so the scheduler recomputes it.
+   */
+  async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean): Promise<void> {
+    const json = JSON.stringify(spec);
+    await this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom("dag").select(["version_hash", "schedule", "timezone", "is_active"]).where("dag_id", "=", spec.id).executeTakeFirst();
+      await tx
+        .insertInto("dag_version")
+        .values({ dag_id: spec.id, version_hash: versionHash, spec: json, created_at: now })
+        .onConflict((oc) => oc.columns(["dag_id", "version_hash"]).doNothing())
+        .execute();
+      const common = {
+        fileloc: spec.fileloc,
+        version_hash: versionHash,
+        spec: json,
+        is_active: 1,
+        schedule: spec.schedule,
+        timezone: spec.timezone,
+        owner: spec.owner ?? null,
+        tags: JSON.stringify(spec.tags),
+        description: spec.description ?? null,
+        updated_at: now,
+      };
+      if (!existing) {
+        await tx.insertInto("dag").values({ dag_id: spec.id, is_paused: pausedOnCreate ? 1 : 0, ...common }).execute();
+        return;
+      }
+      const scheduleChanged = existing.schedule !== spec.schedule || existing.timezone !== spec.timezone || existing.is_active === 0;
+      await tx
+        .updateTable("dag")
+        .set(scheduleChanged ? { ...common, next_interval_start: null, next_interval_end: null } : common)
+        .where("dag_id", "=", spec.id)
+        .execute();
+    });
+  }
+
+  async deactivate(dagIds: readonly string[], now: number): Promise<void> {
+    if (dagIds.length === 0) return;
+    await this.db.updateTable("dag").set({ is_active: 0, updated_at: now }).where("dag_id", "in", dagIds).execute();
+  }
+
+  async get(dagId: string): Promise<DagRow | undefined> {
+    return this.db.selectFrom("dag").selectAll().where("dag_id", "=", dagId).executeTakeFirst();
+  }
+
+  async list(opts: { activeOnly?: boolean } = {}): Promise<DagRow[]> {
+    let q = this.db.selectFrom("dag").selectAll().orderBy("dag_id");
+    if (opts.activeOnly) q = q.where("is_active", "=", 1);
+    return q.execute();
+  }
+
+  /** Active, unpaused DAGs that have a schedule: the ones the scheduler creates runs for. */
+  async listSchedulable(): Promise<DagRow[]> {
+    return this.db
+      .selectFrom("dag")
+      .selectAll()
+      .where("is_active", "=", 1)
+      .where("is_paused", "=", 0)
+      .where("schedule", "is not", null)
+      .execute();
+  }
+
+  async setPaused(dagId: string, paused: boolean, now: number): Promise<boolean> {
+    const r = await this.db.updateTable("dag").set({ is_paused: paused ? 1 : 0, updated_at: now }).where("dag_id", "=", dagId).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async setNextInterval(dagId: string, interval: { start: number; end: number } | null): Promise<void> {
+    await this.db
+      .updateTable("dag")
+      .set({ next_interval_start: interval?.start ?? null, next_interval_end: interval?.end ?? null })
+      .where("dag_id", "=", dagId)
+      .execute();
+  }
+
+  async versionSpec(dagId: string, versionHash: string): Promise<DagSpec | undefined> {
+    const row = await this.db
+      .selectFrom("dag_version")
+      .select("spec")
+      .where("dag_id", "=", dagId)
+      .where("version_hash", "=", versionHash)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.spec) as DagSpec) : undefined;
+  }
+
+  // --- files and import errors ---
+
+  async files(): Promise<DagFileRow[]> {
+    return this.db.selectFrom("dag_file").selectAll().execute();
+  }
+
+  async recordFile(row: DagFileRow): Promise<void> {
+    await this.db
+      .insertInto("dag_file")
+      .values(row)
+      .onConflict((oc) => oc.column("path").doUpdateSet({ content_hash: row.content_hash, dag_ids: row.dag_ids, parsed_at: row.parsed_at, parse_ms: row.parse_ms }))
+      .execute();
+  }
+
+  async forgetFile(path: string): Promise<void> {
+    await this.db.deleteFrom("dag_file").where("path", "=", path).execute();
+    await this.db.deleteFrom("import_error").where("path", "=", path).execute();
+  }
+
+  async setImportError(row: ImportErrorRow): Promise<void> {
+    await this.db
+      .insertInto("import_error")
+      .values(row)
+      .onConflict((oc) => oc.column("path").doUpdateSet({ message: row.message, line: row.line, col: row.col, stack: row.stack, created_at: row.created_at }))
+      .execute();
+  }
+
+  async clearImportError(path: string): Promise<void> {
+    await this.db.deleteFrom("import_error").where("path", "=", path).execute();
+  }
+
+  async importErrors(): Promise<ImportErrorRow[]> {
+    return this.db.selectFrom("import_error").selectAll().orderBy("path").execute();
+  }
+}
+
+export function dagSpecOf(row: Pick<DagRow, "spec">): DagSpec {
+  return JSON.parse(row.spec) as DagSpec;
+}

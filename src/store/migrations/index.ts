@@ -1,0 +1,7 @@
+import { m0001_init } from "./0001_init.js";
+import type { Migration } from "./migration.js";
+
+export type { Dialect, Migration } from "./migration.js";
+
+export const MIGRATIONS: readonly Migration[] = [m0001_init];
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

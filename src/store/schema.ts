@@ -1,0 +1,162 @@
+import type { Generated } from "kysely";
+
+/**
+ * The metadata database, as Kysely sees it. One schema for SQLite and
+ * PostgreSQL: times are integer milliseconds since the epoch, booleans are
+ * 0/1 integers, structured values are JSON text. That keeps every query
+ * dialect-free; the only dialect branches live in migrations and db.ts.
+ */
+export interface Database {
+  sluice_schema: SchemaTable;
+  dag: DagTable;
+  dag_version: DagVersionTable;
+  dag_file: DagFileTable;
+  import_error: ImportErrorTable;
+  dag_run: DagRunTable;
+  task_instance: TaskInstanceTable;
+  task_try: TaskTryTable;
+  task_log: TaskLogTable;
+  pool: PoolTable;
+  scheduler_job: SchedulerJobTable;
+}
+
+export interface SchemaTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface DagTable {
+  dag_id: string;
+  fileloc: string;
+  version_hash: string;
+  /** JSON DagSpec of the current version. */
+  spec: string;
+  is_paused: number;
+  /** 0 once its file is gone or no longer defines it. */
+  is_active: number;
+  schedule: string | null;
+  timezone: string;
+  owner: string | null;
+  tags: string;
+  description: string | null;
+  /** Data interval of the next scheduled run to create (null: none). */
+  next_interval_start: number | null;
+  next_interval_end: number | null;
+  updated_at: number;
+}
+
+export interface DagVersionTable {
+  dag_id: string;
+  version_hash: string;
+  spec: string;
+  created_at: number;
+}
+
+export interface DagFileTable {
+  path: string;
+  content_hash: string;
+  /** JSON array of the dag ids the file defined at its last good parse. */
+  dag_ids: string;
+  parsed_at: number;
+  parse_ms: number;
+}
+
+export interface ImportErrorTable {
+  path: string;
+  message: string;
+  line: number | null;
+  col: number | null;
+  stack: string | null;
+  created_at: number;
+}
+
+export interface DagRunTable {
+  id: Generated<number>;
+  dag_id: string;
+  run_id: string;
+  run_type: string;
+  state: string;
+  logical_date: number;
+  interval_start: number;
+  interval_end: number;
+  version_hash: string;
+  conf: string;
+  params: string;
+  queued_at: number;
+  start_date: number | null;
+  end_date: number | null;
+  /** Bumped when something changed that the scheduler must re-evaluate. */
+  updated_at: number;
+  note: string | null;
+}
+
+export interface TaskInstanceTable {
+  id: Generated<number>;
+  run_pk: number;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  state: string;
+  try_number: number;
+  max_tries: number;
+  priority_weight: number;
+  pool: string;
+  pool_slots: number;
+  queue: string;
+  /** When an up_for_retry instance may be scheduled again. */
+  next_try_at: number | null;
+  queued_at: number | null;
+  start_date: number | null;
+  end_date: number | null;
+  duration_ms: number | null;
+  hostname: string | null;
+  pid: number | null;
+  /** Id of the scheduler job whose executor launched the attempt. */
+  owner_job: number | null;
+  heartbeat_at: number | null;
+  /** JSON result of the latest successful try. */
+  result: string | null;
+  error: string | null;
+  updated_at: number;
+}
+
+export interface TaskTryTable {
+  id: Generated<number>;
+  ti_id: number;
+  try_number: number;
+  state: string;
+  start_date: number | null;
+  end_date: number | null;
+  duration_ms: number | null;
+  hostname: string | null;
+  pid: number | null;
+  error: string | null;
+}
+
+export interface TaskLogTable {
+  id: Generated<number>;
+  ti_id: number;
+  try_number: number;
+  ts: number;
+  stream: string;
+  line: string;
+}
+
+export interface PoolTable {
+  name: string;
+  slots: number;
+  description: string | null;
+}
+
+export interface SchedulerJobTable {
+  id: Generated<number>;
+  kind: string;
+  hostname: string;
+  pid: number;
+  state: string;
+  started_at: number;
+  heartbeat_at: number;
+  ended_at: number | null;
+}

@@ -1,0 +1,64 @@
+import { openDb, type DbHandle, type DbTarget } from "./db.js";
+import { DagQueries } from "./dagQueries.js";
+import { JobQueries } from "./jobQueries.js";
+import { LogQueries } from "./logQueries.js";
+import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
+import type { Dialect } from "./migrations/index.js";
+import { PoolQueries } from "./poolQueries.js";
+import { RunQueries } from "./runQueries.js";
+import { TaskQueries } from "./taskQueries.js";
+
+/**
+ * What the rest of Sluice sees of the metadata database: grouped queries, no
+ * driver. Only store/ speaks SQL.
+ */
+export class Store {
+  readonly dags: DagQueries;
+  readonly runs: RunQueries;
+  readonly tasks: TaskQueries;
+  readonly logs: LogQueries;
+  readonly jobs: JobQueries;
+  readonly pools: PoolQueries;
+
+  constructor(readonly handle: DbHandle) {
+    this.dags = new DagQueries(handle.db);
+    this.runs = new RunQueries(handle.db);
+    this.tasks = new TaskQueries(handle.db);
+    this.logs = new LogQueries(handle.db);
+    this.jobs = new JobQueries(handle.db);
+    this.pools = new PoolQueries(handle.db);
+  }
+
+  get dialect(): Dialect {
+    return this.handle.dialect;
+  }
+
+  get db() {
+    return this.handle.db;
+  }
+
+  migrate(): Promise<MigrateResult> {
+    return migrate(this.handle.db, this.handle.dialect);
+  }
+
+  close(): Promise<void> {
+    return this.handle.destroy();
+  }
+}
+
+/**
+ * Open the store. `migrate: true` (standalone, scheduler) applies pending
+ * migrations; otherwise the schema must already be current. Either way a
+ * database newer than the code is refused with SchemaTooNewError.
+ */
+export async function openStore(target: DbTarget, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Store> {
+  const store = new Store(openDb(target, { poolSize: opts.poolSize }));
+  try {
+    if (opts.migrate) await store.migrate();
+    else await assertSchemaCurrent(store.db);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  return store;
+}
