@@ -58,7 +58,7 @@ export const SluiceConfigSchema = z
         // A function so the default reflects the machine at parse time.
         slots: int(1).default(() => os.availableParallelism()).describe("Task attempts run at once by this executor (default: CPU count)."),
         tasksPerProcess: int(1).default(100).describe("A warm task process is recycled after this many attempts."),
-        maxProcessMemoryMb: int(1).default(1024).describe("A task process is recycled when its RSS is above this after an attempt."),
+        maxProcessMemoryMb: int(64).default(2048).describe("V8 heap cap of a task process; it is also recycled when its RSS is above this after an attempt."),
       },
       "Task executor.",
     ),
@@ -72,11 +72,8 @@ export const SluiceConfigSchema = z
     tasks: section(
       {
         maxResultBytes: int(1).default(65536).describe("Bigger task return values are refused; return a reference instead."),
-        defaultRetries: int(0).default(0).describe("Retries for tasks that do not set their own."),
-        defaultRetryDelayMs: int(0).default(300000).describe("First retry delay for tasks that do not set their own."),
-        defaultMaxRetryDelayMs: int(0).default(3600000).describe("Upper bound of the (backed-off) retry delay."),
       },
-      "Task defaults.",
+      "Task limits. (Retry defaults are set per DAG in code, so a DAG behaves the same wherever it runs.)",
     ),
     logging: section(
       {

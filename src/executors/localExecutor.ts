@@ -77,7 +77,12 @@ export class LocalExecutor implements Executor {
   }
 
   private spawn(): WarmProc {
-    const proc = fork(CHILD_MAIN, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    // The V8 heap cap makes a leaking task die alone (and be recorded) instead of swapping the machine.
+    const proc = fork(CHILD_MAIN, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "advanced",
+      execArgv: [...process.execArgv, `--max-old-space-size=${this.o.maxProcessMemoryMb}`],
+    });
     const w: WarmProc = { proc, ready: false, attempt: undefined, runs: 0, retiring: false };
     this.procs.push(w);
     proc.on("message", (m: ChildMessage) => this.onMessage(w, m));
@@ -122,7 +127,13 @@ export class LocalExecutor implements Executor {
         if (ti && ti.try_number === a.tryNumber) {
           const error = a.timedOut
             ? `Task exceeded its timeout of ${a.timeoutMs} ms; its process did not stop by itself and was killed.`
-            : `The task process ended while running the task (${signal ? `signal ${signal}` : `exit code ${code}`}${signal === "SIGKILL" ? "; it may have run out of memory" : ""}).`;
+            : `The task process ended while running the task (${signal ? `signal ${signal}` : `exit code ${code}`}${
+                code === 134 || signal === "SIGABRT"
+                  ? `; it most likely ran out of memory (heap limit executor.maxProcessMemoryMb = ${this.o.maxProcessMemoryMb} MB)`
+                  : signal === "SIGKILL"
+                    ? "; it was killed, possibly by the kernel's out-of-memory killer"
+                    : ""
+              }).`;
           await finishAttempt(this.o.store, ti, { kind: "failed", error, retryable: true }, a.policy, Date.now(), ["running", "queued"]).catch((err) =>
             this.o.log.error({ err, tiId: a.tiId }, "could not record a crashed attempt"),
           );

@@ -52,13 +52,16 @@ export class ParserPool {
     const child: Child = { proc, ready, busy: false };
     proc.once("exit", () => {
       this.children = this.children.filter((c) => c !== child);
+      // Its slot is free now: a parse waiting for a process may start one.
+      this.waiting.shift()?.();
     });
     return child;
   }
 
   private async acquire(): Promise<Child> {
     for (;;) {
-      const idle = this.children.find((c) => !c.busy && c.proc.exitCode === null);
+      // Not a child that was killed (timeout) but has not exited yet: it would take the next file down with it.
+      const idle = this.children.find((c) => !c.busy && c.proc.exitCode === null && !c.proc.killed);
       if (idle) {
         idle.busy = true;
         return idle;

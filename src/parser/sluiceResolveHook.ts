@@ -16,5 +16,10 @@ export async function resolve(
   next: (specifier: string, context: unknown) => Promise<unknown>,
 ): Promise<unknown> {
   if (specifier === "sluice" && sdkUrl) return { url: sdkUrl, shortCircuit: true, format: "module" };
-  return next(specifier, context);
+  const r = (await next(specifier, context)) as { url: string; format?: string | null };
+  // DAG code is ESM (`import { dag } from "sluice"`). Without a "type": "module"
+  // package.json above it, a .ts file would be loaded as CommonJS, where neither
+  // this hook nor the TypeScript loader applies ("Cannot find package 'sluice'").
+  if (!r.format && r.url.startsWith("file:") && /\.ts(\?|$)/.test(r.url) && !r.url.includes("/node_modules/")) return { ...r, format: "module" };
+  return r;
 }

@@ -44,7 +44,6 @@ export class Scheduler {
   private lastSweep = 0;
   private lastScan = 0;
   private lastHeartbeat = 0;
-  private nextCreateAt = 0;
   private scanning: Promise<void> | undefined;
   private listeners: ((e: SchedulerEvent) => void)[] = [];
 
@@ -160,7 +159,6 @@ export class Scheduler {
         .then((s) => {
           if (s.parsed > 0 || s.removedFiles > 0) {
             this.log.info(s, "DAG folder changed");
-            this.nextCreateAt = 0;
             this.wake();
           }
           this.emit({ type: "scan", parsed: s.parsed, errors: s.errors });
@@ -171,10 +169,9 @@ export class Scheduler {
     const sweep = now - this.lastSweep >= this.opts.loopIntervalMs;
     if (sweep) {
       this.lastSweep = now;
-      if (now >= this.nextCreateAt || this.nextCreateAt === 0) {
-        const next = await this.creator.createDue(now);
-        this.nextCreateAt = next ?? now + this.opts.loopIntervalMs;
-      }
+      // Every sweep: cheap (one query; DAGs whose next interval has not ended cost a comparison),
+      // and it notices DAGs unpaused or added by other processes within a loop interval.
+      await this.creator.createDue(now);
       for (const pk of await this.reaper.timeoutRuns(now)) this.dirty.add(pk);
       for (const pk of await this.reaper.reap(now)) this.dirty.add(pk);
       for (const r of await this.store.runs.inStates(["running"])) this.dirty.add(r.id);

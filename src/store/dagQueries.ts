@@ -17,12 +17,15 @@ export class DagQueries {
   async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean): Promise<void> {
     const json = JSON.stringify(spec);
     await this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom("dag").select(["version_hash", "schedule", "timezone", "is_active"]).where("dag_id", "=", spec.id).executeTakeFirst();
+      // Write first: on SQLite a transaction that reads before it writes can fail
+      // with SQLITE_BUSY when another process commits in between (no busy wait
+      // for a read->write upgrade); starting with a write takes the lock up front.
       await tx
         .insertInto("dag_version")
         .values({ dag_id: spec.id, version_hash: versionHash, spec: json, created_at: now })
         .onConflict((oc) => oc.columns(["dag_id", "version_hash"]).doNothing())
         .execute();
+      const existing = await tx.selectFrom("dag").select(["version_hash", "schedule", "timezone", "is_active"]).where("dag_id", "=", spec.id).executeTakeFirst();
       const common = {
         fileloc: spec.fileloc,
         version_hash: versionHash,
@@ -63,11 +66,11 @@ export class DagQueries {
     return q.execute();
   }
 
-  /** Active, unpaused DAGs that have a schedule: the ones the scheduler creates runs for. */
-  async listSchedulable(): Promise<DagRow[]> {
+  /** Active, unpaused DAGs that have a schedule: the ones the scheduler creates runs for (no spec text: it is read from the version cache). */
+  async listSchedulable(): Promise<Pick<DagRow, "dag_id" | "version_hash" | "next_interval_start" | "next_interval_end">[]> {
     return this.db
       .selectFrom("dag")
-      .selectAll()
+      .select(["dag_id", "version_hash", "next_interval_start", "next_interval_end"])
       .where("is_active", "=", 1)
       .where("is_paused", "=", 0)
       .where("schedule", "is not", null)

@@ -70,8 +70,10 @@ export async function assertSchemaCurrent(db: Kysely<Database>): Promise<void> {
   let version = 0;
   try {
     version = await currentVersion(db as Kysely<any>);
-  } catch {
-    version = 0;
+  } catch (err) {
+    // Only a missing sluice_schema table means "never migrated"; anything else
+    // (database missing, server down, bad credentials) is the real problem to report.
+    if (!isMissingTable(err)) throw err;
   }
   if (version > LATEST_SCHEMA_VERSION) throw new SchemaTooNewError(version, LATEST_SCHEMA_VERSION);
   if (version < LATEST_SCHEMA_VERSION) {
@@ -80,4 +82,9 @@ export async function assertSchemaCurrent(db: Kysely<Database>): Promise<void> {
       `The database schema is at version ${version}; this Sluice needs ${LATEST_SCHEMA_VERSION}. Run \`sluice db migrate\` first.`,
     );
   }
+}
+
+function isMissingTable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === "42P01" || /no such table/i.test(e?.message ?? "");
 }

@@ -45,7 +45,7 @@ describe("loadConfig", () => {
     assert.equal(config.scheduler.loopIntervalMs, 1000);
     assert.equal(config.executor.kind, "local");
     assert.equal(config.executor.slots, os.availableParallelism());
-    assert.equal(config.tasks.defaultRetryDelayMs, 300000);
+    assert.equal(config.tasks.maxResultBytes, 65536);
     assert.equal(config.logging.level, "info");
     assert.deepEqual(SluiceConfigSchema.parse({}), defaultConfig());
   });
@@ -106,9 +106,9 @@ describe("loadConfig", () => {
   });
 
   it("uses an explicit configPath and fails clearly when it is missing", async () => {
-    const cwd = await tempDir({ "conf/custom.mjs": "export default { tasks: { defaultRetries: 2 } };" });
+    const cwd = await tempDir({ "conf/custom.mjs": "export default { tasks: { maxResultBytes: 2048 } };" });
     const { config } = await loadConfig({ cwd, env: {}, configPath: "conf/custom.mjs" });
-    assert.equal(config.tasks.defaultRetries, 2);
+    assert.equal(config.tasks.maxResultBytes, 2048);
 
     const msg = await configError(loadConfig({ cwd, env: {}, configPath: "nope.json" }));
     assert.match(msg, /Config file not found: .*nope\.json/);
@@ -225,6 +225,6 @@ describe("describeConfig", () => {
     assert.ok(slots?.doc);
     assert.equal(rows.find((r) => r.key === "db.url")?.value, "postgres://u:****@h/db");
     assert.ok(rows.every((r) => r.doc.length > 0), "every option has a doc");
-    assert.equal(rows.length, 20);
+    assert.equal(rows.length, 17);
   });
 });

@@ -16,7 +16,7 @@ async function findRun(store: Store, dagId: string, runId: string) {
 }
 
 export function registerTasks(program: Command): void {
-  const tasks = program.command("tasks").description("Task instances: list, logs, clear, run one attempt");
+  const tasks = program.command("tasks").alias("task").description("Task instances: list, logs, clear, run one attempt");
 
   tasks
     .command("list <dagId> <runId>")

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import ts from "typescript";
+
+/**
+ * Compile-time test of the authoring API: DAG files are type-checked with the
+ * TypeScript compiler against the built SDK (dist/src/index.d.ts), the way a
+ * user's editor and `tsc` see them. "sluice" is mapped to the built SDK with
+ * tsconfig `paths`, as a DAG folder without its own node_modules would have it.
+ *
+ * Every fixture is a root of ONE program, so lib, @types/node and zod are
+ * loaded and checked once (a few seconds), not once per fixture.
+ */
+
+const REPO = fileURLToPath(new URL("../../../", import.meta.url)); // dist/test/sdk -> repo root
+const SDK_TYPES = join(REPO, "dist", "src", "index.d.ts");
+
+/** Lines marked with this comment must carry a compile error; no other line may. */
+const MARK = "// @error";
+
+const PRELUDE = `import { dag } from "sluice";
+import { z } from "zod";
+`;
+
+/** A DAG that uses every typed feature correctly. */
+const CORRECT = `${PRELUDE}
+const params = z.object({ rows: z.number().int().default(100), label: z.string().default("x") });
+
+export default dag({ id: "typed", params, retries: 1 }, (d) => {
+  const extract = d.task("extract", async (ctx) => {
+    const rows: number = ctx.params.rows;
+    const label: string = ctx.params.label;
+    return { path: "/tmp/" + label + ".csv", rows };
+  });
+  const count = d.task("count", (_ctx) => 42);
+  const listing = d.shell("listing", "ls");
+
+  // Upstream handles arrive keyed by task id, with their result types (async results unwrapped).
+  d.task("by_id", async (_ctx, inputs) => {
+    const p: string = inputs.extract.path;
+    const n: number = inputs.count + inputs.extract.rows;
+    const s: string = inputs.listing;
+    return p.length + n + s.length;
+  }, { upstream: [extract, count, listing] });
+
+  // Named inputs have their producer's type.
+  const report = d.task("named", async (_ctx, { raw, total }) => {
+    const upper: string = raw.path.toUpperCase();
+    return { upper, total: total.toFixed(1) };
+  }, { inputs: { raw: extract, total: count } });
+
+  // A result type flows on to the next task.
+  d.task("last", async (_ctx, { r }) => r.upper.length + r.total.length, { inputs: { r: report } });
+
+  // An explicit, correct annotation of the inputs is accepted.
+  d.task("annotated", async (_ctx, inputs: { extract: { path: string; rows: number } }) => inputs.extract.rows, { upstream: [extract] });
+});
+`;
+
+/** Fixtures that must NOT compile, each with the offending line marked. */
+const BROKEN: Record<string, string> = {
+  wrong_upstream_type: `${PRELUDE}
+dag({ id: "w1" }, (d) => {
+  const extract = d.task("extract", async () => ({ path: "/data/x.csv" }));
+  d.task("load", async (_ctx, inputs) => {
+    return inputs.extract.path.toFixed(2); ${MARK}
+  }, { upstream: [extract] });
+});
+`,
+  unknown_upstream_name: `${PRELUDE}
+dag({ id: "w8" }, (d) => {
+  const extract = d.task("extract", async () => ({ path: "/data/x.csv" }));
+  d.task("load", async (_ctx, inputs) => inputs.extrakt.path, { upstream: [extract] }); ${MARK}
+});
+`,
+  wrong_inputs_annotation: `${PRELUDE}
+dag({ id: "w2" }, (d) => {
+  const extract = d.task("extract", async () => ({ path: "/data/x.csv" }));
+  d.task("load", async (_ctx, inputs: { extract: number }) => inputs.extract + 1, { upstream: [extract] }); ${MARK}
+});
+`,
+  named_input_wrong_type: `${PRELUDE}
+dag({ id: "w3" }, (d) => {
+  const extract = d.task("extract", async () => ({ path: "/data/x.csv", rows: 3 }));
+  d.task("load", async (_ctx, { raw }) => {
+    const rows: number = raw.rows;
+    const path: number = raw.path; ${MARK}
+    return rows + path;
+  }, { inputs: { raw: extract } });
+});
+`,
+  unknown_input_name: `${PRELUDE}
+dag({ id: "w4" }, (d) => {
+  const extract = d.task("extract", async () => ({ path: "/data/x.csv" }));
+  d.task("load", async (_ctx, inputs) => {
+    return inputs.rawData.path; ${MARK}
+  }, { inputs: { raw: extract } });
+});
+`,
+  missing_param: `${PRELUDE}
+const params = z.object({ rows: z.number().default(100) });
+dag({ id: "w5", params }, (d) => {
+  d.task("a", async (ctx) => {
+    const ok: number = ctx.params.rows;
+    return ok + ctx.params.columns; ${MARK}
+  });
+});
+`,
+  wrong_param_type: `${PRELUDE}
+const params = z.object({ rows: z.number().default(100) });
+dag({ id: "w6", params }, (d) => {
+  d.task("a", async (ctx) => {
+    const label: string = ctx.params.rows; ${MARK}
+    return label;
+  });
+});
+`,
+  shell_result_is_string: `${PRELUDE}
+dag({ id: "w7" }, (d) => {
+  const ls = d.shell("ls", "ls");
+  d.task("b", async (_ctx, { out }) => out.toFixed(), { inputs: { out: ls } }); ${MARK}
+});
+`,
+};
+
+interface FileResult {
+  /** 1-based lines with an error diagnostic. */
+  errorLines: number[];
+  messages: string[];
+}
+
+describe("authoring API types (compile-time)", () => {
+  let dir: string;
+  let results: Map<string, FileResult>;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "sluice-types-"));
+    // A DAG project is ESM, like the SDK: without this, NodeNext would treat the fixtures as CommonJS.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    const files = new Map<string, string>([["correct", CORRECT], ...Object.entries(BROKEN)]);
+    const paths = new Map<string, string>();
+    for (const [name, text] of files) {
+      const file = join(dir, `${name}.ts`);
+      writeFileSync(file, text);
+      paths.set(name, file);
+    }
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ["lib.es2023.d.ts"],
+      types: ["node"],
+      typeRoots: [join(REPO, "node_modules", "@types")],
+      skipLibCheck: true,
+    };
+    // The fixtures' own `import "zod"` must resolve to the very declarations the
+    // SDK's .d.ts files use, or the zod types would not be the same types.
+    const zod = ts.resolveModuleName("zod", join(REPO, "dist", "src", "sdk", "params.d.ts"), options, ts.sys).resolvedModule;
+    assert.ok(zod, "zod's types resolve from the built SDK");
+    options.paths = { sluice: [SDK_TYPES], zod: [zod.resolvedFileName] };
+    const program = ts.createProgram([...paths.values()], options);
+    const diagnostics = ts.getPreEmitDiagnostics(program);
+    results = new Map();
+    for (const [name, file] of paths) {
+      const mine = diagnostics.filter((d) => d.file?.fileName === file && d.category === ts.DiagnosticCategory.Error);
+      results.set(name, {
+        errorLines: [...new Set(mine.map((d) => d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1))].sort((a, b) => a - b),
+        messages: mine.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+      });
+    }
+    // Errors outside the fixtures (a broken SDK .d.ts, a module that does not resolve) are failures too.
+    const elsewhere = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && ![...paths.values()].includes(d.file?.fileName ?? ""));
+    assert.deepEqual(elsewhere.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), []);
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Line numbers (1-based) of the marked lines of a fixture. */
+  const markedLines = (text: string) => text.split("\n").flatMap((l, i) => (l.includes(MARK) ? [i + 1] : []));
+
+  it("compiles a correct DAG with typed params, upstream results and named inputs without errors", () => {
+    assert.deepEqual(results.get("correct")?.messages, []);
+  });
+
+  const expectations: Record<string, RegExp> = {
+    wrong_upstream_type: /toFixed.*does not exist on type 'string'/,
+    unknown_upstream_name: /extrakt.*does not exist/,
+    wrong_inputs_annotation: /extract.*number|number.*extract/s,
+    named_input_wrong_type: /Type 'string' is not assignable to type 'number'/,
+    unknown_input_name: /rawData.*does not exist/,
+    missing_param: /columns.*does not exist/,
+    wrong_param_type: /Type 'number' is not assignable to type 'string'/,
+    shell_result_is_string: /toFixed.*does not exist on type 'string'/,
+  };
+
+  for (const [name, text] of Object.entries(BROKEN)) {
+    it(`rejects ${name.replaceAll("_", " ")} on the marked line`, () => {
+      const r = results.get(name);
+      assert.ok(r);
+      assert.ok(r.messages.length > 0, `${name} should not compile`);
+      assert.deepEqual(r.errorLines, markedLines(text), `errors only on the marked line:\n${r.messages.join("\n")}`);
+      assert.match(r.messages.join("\n"), expectations[name]);
+    });
+  }
+});
