@@ -89,6 +89,10 @@ export class DagProcessor {
     for (const f of known.values()) for (const id of JSON.parse(f.dag_ids) as string[]) owner.set(id, f.path);
 
     const results = await Promise.all(changed.map(async (f) => ({ f, r: await this.pool.parse(f.abs, this.folder, f.hash) })));
+    // A changed file gives up the ids it no longer declares before any file claims them (a DAG moved to another file).
+    for (const { f, r } of results) if (r.ok) for (const [id, path] of owner) if (path === f.rel && !r.specs.some((s) => s.id === id)) owner.delete(id);
+    // A DAG whose id another file has claimed must not be deactivated on behalf of its old file (a renamed file).
+    const ownedElsewhere = (id: string, path: string) => owner.has(id) && owner.get(id) !== path;
     for (const { f, r } of results.sort((a, b) => a.f.rel.localeCompare(b.f.rel))) {
       summary.parsed++;
       if (!r.ok) {
@@ -99,13 +103,14 @@ export class DagProcessor {
       const clash = r.specs.find((s) => owner.has(s.id) && owner.get(s.id) !== f.rel && present.has(owner.get(s.id)!));
       if (clash) {
         summary.errors++;
-        await this.recordError(f.rel, f.hash, {
+        // No content hash: check again next scan, when the other file may be gone.
+        await this.recordError(f.rel, "", {
           message: `DAG id "${clash.id}" is already declared in ${owner.get(clash.id)}; rename one of them.`,
           location: { file: f.rel },
         });
         continue;
       }
-      await this.recordSuccess(f.rel, f.hash, r.specs, known.get(f.rel)?.dag_ids);
+      await this.recordSuccess(f.rel, f.hash, r.specs, known.get(f.rel)?.dag_ids, (id) => ownedElsewhere(id, f.rel));
       for (const s of r.specs) owner.set(s.id, f.rel);
       summary.dags += r.specs.length;
     }
@@ -113,7 +118,7 @@ export class DagProcessor {
 
     for (const [path, row] of known) {
       if (present.has(path)) continue;
-      await this.store.dags.deactivate(JSON.parse(row.dag_ids) as string[], this.now());
+      await this.store.dags.deactivate((JSON.parse(row.dag_ids) as string[]).filter((id) => !ownedElsewhere(id, path)), this.now());
       await this.store.dags.forgetFile(path);
       summary.removedFiles++;
     }
@@ -137,11 +142,11 @@ export class DagProcessor {
     await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: prev?.dag_ids ?? "[]", parsed_at: now, parse_ms: 0 });
   }
 
-  private async recordSuccess(rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined): Promise<void> {
+  private async recordSuccess(rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined, ownedElsewhere: (id: string) => boolean): Promise<void> {
     const now = this.now();
     for (const spec of specs) await this.store.dags.upsert(spec, dagVersionHash(spec), now, this.opts.pauseNewDags ?? false);
     const ids = specs.map((s) => s.id);
-    const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id));
+    const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id) && !ownedElsewhere(id));
     await this.store.dags.deactivate(gone, now);
     await this.store.dags.clearImportError(rel);
     await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: JSON.stringify(ids), parsed_at: now, parse_ms: 0 });

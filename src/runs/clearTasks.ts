@@ -52,10 +52,18 @@ export async function clearTasks(store: Store, run: DagRunRow, spec: DagSpec, op
     });
     if (ok) cleared.push(ti.task_id);
   }
-  if (cleared.length > 0) {
-    await store.runs.setState(run.id, ["success", "failed", "running", "queued"], { state: "running", end_date: null, updated_at: now });
-  }
+  if (cleared.length > 0) await reopenRun(store, run.id, now);
   return cleared;
+}
+
+/**
+ * Put a run back to running so the scheduler re-evaluates it. A finished run
+ * starts over (as Airflow's clear does): its run timeout counts from now,
+ * otherwise a run reopened after it timed out would be failed again at once.
+ */
+async function reopenRun(store: Store, runPk: number, now: number): Promise<void> {
+  const restarted = await store.runs.setState(runPk, ["success", "failed"], { state: "running", start_date: now, end_date: null, updated_at: now });
+  if (!restarted) await store.runs.setState(runPk, ["running", "queued"], { state: "running", end_date: null, updated_at: now });
 }
 
 /** Mark one task instance success or failed by hand (not while it is running). */
@@ -66,6 +74,6 @@ export async function markTask(store: Store, run: DagRunRow, taskId: string, sta
     throw new SluiceError(ErrorCode.StateConflict, `Task "${taskId}" is ${ti.state}; wait for it to finish (or clear the run) before marking it.`);
   }
   const ok = await store.tasks.cas(ti.id, [ti.state as TaskState], { state, end_date: ti.end_date ?? now, updated_at: now });
-  if (ok) await store.runs.setState(run.id, ["success", "failed", "running", "queued"], { state: "running", end_date: null, updated_at: now });
+  if (ok) await reopenRun(store, run.id, now);
   return ok;
 }

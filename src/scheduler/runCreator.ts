@@ -56,12 +56,15 @@ export class RunCreator {
           break;
         }
         if (running >= spec.maxActiveRuns) break;
-        try {
-          const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
-          running++;
-          this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
-        } catch (err) {
-          if ((err as { code?: string }).code !== ErrorCode.RunExists) throw err;
+        // A backfill may already cover this interval: never run the same data twice.
+        if (!(await this.store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
+          try {
+            const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
+            running++;
+            this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
+          } catch (err) {
+            if ((err as { code?: string }).code !== ErrorCode.RunExists) throw err;
+          }
         }
         const following = nextDataInterval(schedule, { last: candidate, start, end, catchup: true, now: new Date(now) });
         await this.store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);

@@ -172,7 +172,12 @@ export class Scheduler {
       // Every sweep: cheap (one query; DAGs whose next interval has not ended cost a comparison),
       // and it notices DAGs unpaused or added by other processes within a loop interval.
       await this.creator.createDue(now);
-      for (const pk of await this.reaper.timeoutRuns(now)) this.dirty.add(pk);
+      for (const pk of await this.reaper.timeoutRuns(now)) {
+        // A timed-out run is finished too: tell its waiters (dags test, trigger --wait), and its run slot is free.
+        const run = await this.store.runs.byPk(pk);
+        if (run) this.emit({ type: "run:finished", dagId: run.dag_id, runId: run.run_id, state: run.state });
+        this.wake();
+      }
       for (const pk of await this.reaper.reap(now)) this.dirty.add(pk);
       for (const r of await this.store.runs.inStates(["running"])) this.dirty.add(r.id);
     }

@@ -139,6 +139,19 @@ export class RunQueries {
       .executeTakeFirst();
   }
 
+  /** Whether a scheduled or backfill run already covers this logical date (manual runs do not count, as in Airflow). */
+  async existsAt(dagId: string, logicalDate: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("dag_run")
+      .select("id")
+      .where("dag_id", "=", dagId)
+      .where("logical_date", "=", logicalDate)
+      .where("run_type", "!=", "manual")
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Compare-and-set the run state. Returns false when another process changed it first. */
   async setState(pk: number, from: readonly RunState[], patch: Updateable<DagRunTable> & { state: RunState }): Promise<boolean> {
     const r = await this.db.updateTable("dag_run").set(patch).where("id", "=", pk).where("state", "in", from).executeTakeFirst();

@@ -81,16 +81,20 @@ export class TaskQueries {
     return n;
   }
 
-  /** Scheduled instances, highest priority first, oldest first within a priority. */
-  async dispatchable(limit: number): Promise<TaskInstanceRow[]> {
-    return this.db
-      .selectFrom("task_instance")
-      .selectAll()
-      .where("state", "=", "scheduled")
-      .orderBy("priority_weight", "desc")
-      .orderBy("id")
-      .limit(limit)
-      .execute();
+  /**
+   * Scheduled instances, highest priority first, oldest first within a
+   * priority. Keyset-paged (`after` = the last row of the previous page) so the
+   * dispatcher can look past instances it cannot start now (DAG or pool at its
+   * limit) without skipping or repeating rows while states change under it.
+   */
+  async dispatchable(limit: number, after?: { priority_weight: number; id: number }): Promise<TaskInstanceRow[]> {
+    let q = this.db.selectFrom("task_instance").selectAll().where("state", "=", "scheduled");
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([eb("priority_weight", "<", after.priority_weight), eb.and([eb("priority_weight", "=", after.priority_weight), eb("id", ">", after.id)])]),
+      );
+    }
+    return q.orderBy("priority_weight", "desc").orderBy("id").limit(limit).execute();
   }
 
   /** up_for_retry instances whose backoff has passed. */
