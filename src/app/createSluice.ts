@@ -40,7 +40,7 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
     maxResultBytes: config.tasks.maxResultBytes,
     heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs,
     log: log.child({ part: "executor" }),
-    onFinished: (tiId, runPk) => scheduler?.onAttemptFinished(tiId, runPk),
+    onFinished: (tiId, runPk, taskId, state) => scheduler?.onAttemptFinished(tiId, runPk, taskId, state),
   });
   scheduler = new Scheduler(store, executor, processor, config.scheduler, log.child({ part: "scheduler" }));
   const s = scheduler;

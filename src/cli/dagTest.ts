@@ -41,7 +41,7 @@ export async function testDag(config: SluiceConfig, dagId: string, conf: Record<
       slots: config.executor.slots,
       maxResultBytes: config.tasks.maxResultBytes,
       log,
-      onFinished: (ti, pk) => scheduler?.onAttemptFinished(ti, pk),
+      onFinished: (ti, pk, taskId, state) => scheduler?.onAttemptFinished(ti, pk, taskId, state),
     });
     scheduler = new Scheduler(store, executor, undefined, { ...config.scheduler, loopIntervalMs: 200 }, log);
     const finished = new Promise<void>((resolve) =>

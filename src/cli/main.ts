@@ -26,9 +26,24 @@ registerRuns(program);
 registerTasks(program);
 registerAdmin(program);
 
+// Every --help shows an example: leaf commands add their own; the root and the command groups get theirs here.
+const GROUP_EXAMPLES: Record<string, string> = {
+  dags: "sluice dags trigger hello --wait",
+  runs: "sluice runs list --dag hello --state failed",
+  tasks: "sluice tasks logs flaky manual__2026-01-01T00:00:00.000Z call_api --try 1",
+  db: "sluice db migrate",
+  config: "SLUICE_EXECUTOR__SLOTS=4 sluice config show",
+  pools: "sluice pools set warehouse 4",
+};
+program.addHelpText("after", "\nExample:\n  $ npx sluice init my-pipelines && cd my-pipelines && npx sluice standalone");
+for (const cmd of program.commands) {
+  const example = GROUP_EXAMPLES[cmd.name()];
+  if (example) cmd.addHelpText("after", `\nExample:\n  $ ${example}`);
+}
+
 function exitCodeFor(err: unknown): number {
   if (err instanceof SchemaTooNewError) return ExitCode.SchemaTooNew;
-  if (err instanceof SluiceError && (err.code === ErrorCode.Usage || err.code === ErrorCode.ConfigInvalid)) return ExitCode.Usage;
+  if (err instanceof SluiceError && (err.code === ErrorCode.Usage || err.code === ErrorCode.ConfigInvalid || err.code === ErrorCode.ParamsInvalid)) return ExitCode.Usage;
   return ExitCode.Failure;
 }
 

@@ -57,7 +57,7 @@ export const SluiceConfigSchema = z
         kind: z.enum(["local"]).default("local").describe("Executor implementation."),
         // A function so the default reflects the machine at parse time.
         slots: int(1).default(() => os.availableParallelism()).describe("Task attempts run at once by this executor (default: CPU count)."),
-        tasksPerProcess: int(1).default(100).describe("A warm task process is recycled after this many attempts."),
+        tasksPerProcess: int(1).default(1000).describe("A warm task process is recycled after this many attempts (and sooner when its memory grows)."),
         maxProcessMemoryMb: int(64).default(2048).describe("V8 heap cap of a task process; it is also recycled when its RSS is above this after an attempt."),
       },
       "Task executor.",

@@ -6,13 +6,15 @@ export interface LaunchRequest {
   tiId: number;
   tryNumber: number;
   runPk: number;
+  /** Lets the scheduler re-evaluate only what depends on this task when it ends. */
+  taskId?: string;
   /** Hard limit enforced by the executor (the task process enforces it softly first). */
   timeoutMs?: number;
   policy: Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
 }
 
 /** Called when an attempt this executor ran (or adopted) has ended, whoever recorded the end. */
-export type FinishedListener = (tiId: number, runPk: number) => void;
+export type FinishedListener = (tiId: number, runPk: number, taskId?: string, state?: string | null) => void;
 
 /**
  * How attempts are started. Local, queue and Kubernetes executors implement

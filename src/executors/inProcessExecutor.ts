@@ -32,10 +32,16 @@ export class InProcessExecutor implements Executor {
       req.tiId,
       req.tryNumber,
     )
-      .catch((err) => this.o.log.error({ err, tiId: req.tiId }, "in-process attempt failed to record"))
-      .finally(() => {
+      .then(
+        (r) => r.state,
+        (err) => {
+          this.o.log.error({ err, tiId: req.tiId }, "in-process attempt failed to record");
+          return undefined;
+        },
+      )
+      .then((state) => {
         this.running.delete(req.tiId);
-        this.o.onFinished(req.tiId, req.runPk);
+        this.o.onFinished(req.tiId, req.runPk, req.taskId, state);
       });
     this.all.push(p);
   }

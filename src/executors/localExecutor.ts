@@ -26,6 +26,7 @@ interface Adopted {
   tiId: number;
   tryNumber: number;
   runPk: number;
+  taskId: string;
   pid: number;
   deadline: number | null;
   row: TaskInstanceRow;
@@ -111,7 +112,7 @@ export class LocalExecutor implements Executor {
       w.attempt = undefined;
       w.runs++;
       if (m.recycle || w.runs >= this.o.tasksPerProcess || m.rssMb > this.o.maxProcessMemoryMb) this.retire(w);
-      this.o.onFinished(a.tiId, a.runPk);
+      this.o.onFinished(a.tiId, a.runPk, a.taskId, m.state);
       this.pump();
     }
   }
@@ -140,7 +141,7 @@ export class LocalExecutor implements Executor {
           await this.o.store.logs.append([{ ti_id: a.tiId, try_number: a.tryNumber, ts: Date.now(), stream: "log", line: `[ERROR] ${error}` }]).catch(() => {});
         }
       }
-      this.o.onFinished(a.tiId, a.runPk);
+      this.o.onFinished(a.tiId, a.runPk, a.taskId);
     }
     if (!this.stopping) {
       if (!w.retiring && !w.ready && !a) this.o.log.warn({ code, signal }, "a task process exited during start-up");
@@ -150,14 +151,22 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  /** Let a process go after its attempt, and start its replacement now so the next attempt finds it warm. */
   private retire(w: WarmProc): void {
     w.retiring = true;
     w.proc.disconnect();
+    if (!this.stopping && this.procs.filter((p) => !p.retiring).length < this.o.slots) this.spawn();
   }
 
+  /**
+   * Slots plus a short prefetch queue of the same size: a process that
+   * finishes an attempt starts its next one straight away instead of idling
+   * through a scheduler round trip. Prefetched attempts stay `queued` (and count
+   * against parallelism, pools and DAG limits) until a process takes them.
+   */
   freeSlots(): number {
     const busy = this.procs.filter((p) => p.attempt).length + this.pending.length + this.adopted.size;
-    return Math.max(0, this.o.slots - busy);
+    return Math.max(0, this.o.slots * 2 - busy);
   }
 
   launch(req: LaunchRequest): void {
@@ -221,7 +230,7 @@ export class LocalExecutor implements Executor {
     for (const r of rows) {
       if (r.state === "running" && r.hostname === me && r.pid != null && alive(r.pid)) {
         const spec = r.start_date;
-        this.adopted.set(r.id, { tiId: r.id, tryNumber: r.try_number, runPk: r.run_pk, pid: r.pid, deadline: null, row: r });
+        this.adopted.set(r.id, { tiId: r.id, tryNumber: r.try_number, runPk: r.run_pk, taskId: r.task_id, pid: r.pid, deadline: null, row: r });
         this.o.log.info({ tiId: r.id, pid: r.pid, startedAt: spec }, "adopted a running task process");
       } else orphans.push(r);
     }
@@ -237,11 +246,11 @@ export class LocalExecutor implements Executor {
       const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
       if (!ti || ti.state !== "running" || ti.try_number !== a.tryNumber) {
         this.adopted.delete(a.tiId);
-        this.o.onFinished(a.tiId, a.runPk);
+        this.o.onFinished(a.tiId, a.runPk, a.taskId);
       } else if (!alive(a.pid)) {
         this.adopted.delete(a.tiId);
         await finishAttempt(this.o.store, ti, { kind: "failed", error: "The task process died while the scheduler was away.", retryable: true }, { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 }, Date.now());
-        this.o.onFinished(a.tiId, a.runPk);
+        this.o.onFinished(a.tiId, a.runPk, a.taskId);
       }
     }
     if (this.adopted.size === 0 && this.adoptTimer) {

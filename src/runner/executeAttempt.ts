@@ -5,6 +5,7 @@ import type { TaskState } from "../core/states.js";
 import type { Dag } from "../sdk/dag.js";
 import type { TaskContext, TaskLogger } from "../sdk/context.js";
 import type { Store } from "../store/store.js";
+import type { AttemptContext } from "../store/taskQueries.js";
 import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
 import { LogSink } from "./logSink.js";
 import { runTaskCode } from "./runTaskCode.js";
@@ -38,21 +39,24 @@ const noRetryPolicy = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetr
 export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber: number, opts: { claimFrom?: TaskState[] } = {}): Promise<AttemptReport> {
   const now = deps.now ?? Date.now;
   const { store } = deps;
-  const ti = await store.tasks.get(tiId);
-  if (!ti || ti.try_number !== tryNumber) return { state: null, recycle: false };
-  const run = await store.runs.byPk(ti.run_pk);
-  const dagRow = await store.dags.get(ti.dag_id);
-  if (!run || !dagRow) return { state: null, recycle: false };
+  const found = await store.tasks.attemptContext(tiId);
+  if (!found || found.ti.try_number !== tryNumber) return { state: null, recycle: false };
+  const { ti, run, fileloc } = found;
 
   const startedAt = now();
-  const claimed = await store.tasks.cas(
-    tiId,
-    opts.claimFrom ?? ["queued"],
-    { state: "running", start_date: startedAt, end_date: null, hostname: hostname(), pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
-    tryNumber,
-  );
+  const host = hostname();
+  // Claim and open the try record in one commit; losing the claim means another process runs it.
+  const claimed = await store.transaction(async (tx) => {
+    const ok = await tx.tasks.cas(
+      tiId,
+      opts.claimFrom ?? ["queued"],
+      { state: "running", start_date: startedAt, end_date: null, hostname: host, pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
+      tryNumber,
+    );
+    if (ok) await tx.tasks.startTry({ ti_id: tiId, try_number: tryNumber, state: "running", start_date: startedAt, end_date: null, duration_ms: null, hostname: host, pid: process.pid, error: null });
+    return ok;
+  });
   if (!claimed) return { state: null, recycle: false };
-  await store.tasks.startTry({ ti_id: tiId, try_number: tryNumber, state: "running", start_date: startedAt, end_date: null, duration_ms: null, hostname: hostname(), pid: process.pid, error: null });
   const claimedTi = { ...ti, start_date: startedAt };
 
   const sink = new LogSink(store, tiId, tryNumber);
@@ -63,12 +67,12 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   let policy = noRetryPolicy;
   let outcome: AttemptOutcome;
   try {
-    const absPath = join(deps.dagsFolder, dagRow.fileloc);
+    const absPath = join(deps.dagsFolder, fileloc);
     const dags = await deps.loadDag(absPath);
     const d = dags.find((x) => x.id === ti.dag_id);
     const def = d?.tasks.get(ti.task_id);
     if (!d || !def) {
-      outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${dagRow.fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
+      outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
     } else {
       policy = def.spec;
       outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), () => (recycle = true));
@@ -81,8 +85,12 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   if (outcome.kind === "failed") sink.line("log", `[ERROR] ${outcome.error}`);
   sink.line("log", `[INFO] Attempt ${tryNumber} finished: ${outcome.kind}`);
   deps.onSink?.(undefined);
-  await sink.close();
-  const state = await finishAttempt(store, claimedTi, outcome, policy, now());
+  const lines = await sink.drain();
+  // The last log lines land in the same commit as the final state: whoever sees the state sees the whole log.
+  const state = await store.transaction(async (tx) => {
+    await tx.logs.append(lines);
+    return finishAttempt(tx, claimedTi, outcome, policy, now());
+  });
   return { state, recycle };
 }
 
@@ -90,16 +98,15 @@ async function runWithTimeout(
   deps: AttemptDeps,
   d: Dag,
   def: NonNullable<ReturnType<Dag["tasks"]["get"]>>,
-  ti: NonNullable<Awaited<ReturnType<Store["tasks"]["get"]>>>,
-  run: NonNullable<Awaited<ReturnType<Store["runs"]["byPk"]>>>,
+  ti: AttemptContext["ti"],
+  run: AttemptContext["run"],
   sink: LogSink,
   dagDir: string,
   markRecycle: () => void,
 ): Promise<AttemptOutcome> {
   const upstreamResults: Record<string, unknown> = {};
-  for (const id of def.spec.upstream) {
-    const up = await deps.store.tasks.byKey(ti.dag_id, ti.run_id, id);
-    upstreamResults[id] = up?.result != null ? JSON.parse(up.result) : undefined;
+  if (def.spec.upstream.length > 0) {
+    for (const [id, json] of await deps.store.tasks.results(ti.run_pk, def.spec.upstream)) upstreamResults[id] = json != null ? JSON.parse(json) : undefined;
   }
   let params = JSON.parse(run.params) as Record<string, unknown>;
   if (d.paramsSchema) {

@@ -37,22 +37,26 @@ export async function finishAttempt(
   }
   const duration = ti.start_date != null ? now - ti.start_date : null;
   const error = outcome.kind === "failed" ? outcome.error : outcome.kind === "skipped" ? outcome.message : null;
-  const ok = await store.tasks.cas(
-    ti.id,
-    from,
-    {
-      state,
-      end_date: now,
-      duration_ms: duration,
-      next_try_at: nextTryAt,
-      heartbeat_at: null,
-      error,
-      ...(outcome.kind === "success" ? { result: outcome.result } : {}),
-      updated_at: now,
-    },
-    ti.try_number,
-  );
-  if (!ok) return null;
-  await store.tasks.finishTry(ti.id, ti.try_number, { state, end_date: now, duration_ms: duration, error });
-  return state;
+  // One transaction: the state and the try history change together (one commit).
+  return store.transaction(async (tx) => {
+    const ok = await tx.tasks.cas(
+      ti.id,
+      from,
+      {
+        state,
+        end_date: now,
+        duration_ms: duration,
+        next_try_at: nextTryAt,
+        heartbeat_at: null,
+        error,
+        ...(outcome.kind === "success" ? { result: outcome.result } : {}),
+        updated_at: now,
+      },
+      ti.try_number,
+    );
+    if (!ok) return null;
+    // The try itself failed even when the task will be retried: history shows what each try did.
+    await tx.tasks.finishTry(ti.id, ti.try_number, { state: state === "up_for_retry" ? "failed" : state, end_date: now, duration_ms: duration, error });
+    return state;
+  });
 }

@@ -45,8 +45,22 @@ export class LogSink {
 
   /** Flush everything, including unterminated last lines. */
   async close(): Promise<void> {
+    await this.store.logs.append(await this.drain());
+  }
+
+  /**
+   * Stop buffering and hand back the lines not yet written (after earlier
+   * flushes have landed, so order is kept), for the caller to write in the
+   * same transaction as the attempt's final state.
+   */
+  async drain(): Promise<NewLogLine[]> {
     for (const [stream, rest] of this.partial) if (rest) this.line(stream, rest);
     this.partial.clear();
-    await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    const lines = this.buf;
+    this.buf = [];
+    return lines;
   }
 }

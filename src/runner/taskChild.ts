@@ -6,7 +6,7 @@
  * outcome in the store and exits; a restarted scheduler adopts it meanwhile.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { describeError } from "../core/errors.js";
 import { loadDagFile } from "../parser/loadDagFile.js";
 import type { DbTarget } from "../store/db.js";
@@ -77,8 +77,17 @@ process.on("unhandledRejection", fatal);
 // Ctrl-C in a terminal reaches the whole process group: the executor decides when children stop.
 process.on("SIGINT", () => {});
 
+const versions = new Map<string, { stamp: string; version: string }>();
+
+/** Content hash of a DAG file, re-read only when its size or mtime changed (checked on every attempt). */
 function fileVersion(absPath: string): string {
-  return createHash("sha256").update(readFileSync(absPath)).digest("hex").slice(0, 16);
+  const st = statSync(absPath);
+  const stamp = `${st.size}:${st.mtimeMs}`;
+  const known = versions.get(absPath);
+  if (known?.stamp === stamp) return known.version;
+  const version = createHash("sha256").update(readFileSync(absPath)).digest("hex").slice(0, 16);
+  versions.set(absPath, { stamp, version });
+  return version;
 }
 
 async function onRun(msg: ChildRun): Promise<void> {

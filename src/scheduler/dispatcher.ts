@@ -1,14 +1,16 @@
 import type { Logger } from "pino";
 import type { Executor } from "../executors/executor.js";
 import type { Store } from "../store/store.js";
+import type { TaskInstanceRow } from "../store/taskQueries.js";
 import type { SpecCache } from "./specCache.js";
 
 /**
  * Moves scheduled task instances to queued and hands them to the executor,
  * highest priority first, within every limit: executor slots, global
  * parallelism, each DAG's max active tasks and each pool's slots.
- * The scheduled -> queued compare-and-set bumps the try number, so a task
- * instance can be dispatched only once per try even with several schedulers.
+ * The scheduled -> queued compare-and-set bumps the try number in the same
+ * statement, so a task instance is dispatched once per try even with several
+ * schedulers racing for it.
  */
 export class Dispatcher {
   constructor(
@@ -25,28 +27,20 @@ export class Dispatcher {
     const counts = await this.store.tasks.activeCounts();
     free = Math.min(free, this.opts.parallelism - counts.total);
     if (free <= 0) return 0;
-    const pools = new Map((await this.store.pools.list()).map((p) => [p.name, p.slots]));
+    const pools = await this.poolSlots(now);
     const dagLimits = new Map<string, number>();
-    const runVersions = new Map<number, string>();
-    const versionOf = async (runPk: number): Promise<string> => {
-      let v = runVersions.get(runPk);
-      if (v === undefined) {
-        v = (await this.store.runs.byPk(runPk))?.version_hash ?? "";
-        runVersions.set(runPk, v);
-      }
-      return v;
-    };
-    let launched = 0;
+    const versionOf = async (runPk: number): Promise<string> => (await this.specs.runVersion(runPk)) ?? "";
+    const picks: TaskInstanceRow[] = [];
     const pageSize = free * 4 + 32;
     let after: { priority_weight: number; id: number } | undefined;
     // Page on until the free slots are used: the top of the queue may all belong
     // to a DAG or pool at its limit, and must not starve what is below it.
-    for (let page = 0; launched < free && page < 50; page++) {
+    for (let page = 0; picks.length < free && page < 50; page++) {
       const candidates = await this.store.tasks.dispatchable(pageSize, after);
       if (candidates.length === 0) break;
       after = candidates[candidates.length - 1];
       for (const ti of candidates) {
-        if (launched >= free) break;
+        if (picks.length >= free) break;
         let limit = dagLimits.get(ti.dag_id);
         if (limit === undefined) {
           limit = (await this.specs.get(ti.dag_id, await versionOf(ti.run_pk)))?.maxActiveTasks ?? 16;
@@ -61,29 +55,44 @@ export class Dispatcher {
         }
         const poolUsed = counts.byPool.get(ti.pool) ?? 0;
         if (poolUsed + ti.pool_slots > poolSlots) continue;
-        const tryNumber = ti.try_number + 1;
-        const ok = await this.store.tasks.cas(
-          ti.id,
-          ["scheduled"],
-          { state: "queued", try_number: tryNumber, queued_at: now, owner_job: this.opts.jobId() ?? null, hostname: null, pid: null, heartbeat_at: null, updated_at: now },
-          ti.try_number,
-        );
-        if (!ok) continue;
         counts.byDag.set(ti.dag_id, dagActive + 1);
         counts.byPool.set(ti.pool, poolUsed + ti.pool_slots);
-        const task = (await this.specs.get(ti.dag_id, await versionOf(ti.run_pk)))?.tasks.find((t) => t.id === ti.task_id);
-        this.executor.launch({
-          tiId: ti.id,
-          tryNumber,
-          runPk: ti.run_pk,
-          timeoutMs: task?.timeoutMs,
-          policy: task ?? { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 },
-        });
-        launched++;
+        picks.push(ti);
       }
       if (candidates.length < pageSize) break;
     }
-    return launched;
+    if (picks.length === 0) return 0;
+    // One statement (one commit) queues the whole batch; an instance another
+    // scheduler took in the meantime is simply not returned.
+    const queued = await this.store.tasks.queueMany(
+      picks.map((t) => t.id),
+      now,
+      this.opts.jobId() ?? null,
+    );
+    const byId = new Map(picks.map((t) => [t.id, t]));
+    for (const q of queued.sort((a, b) => picks.indexOf(byId.get(a.id)!) - picks.indexOf(byId.get(b.id)!))) {
+      const ti = byId.get(q.id)!;
+      const task = (await this.specs.get(ti.dag_id, await versionOf(ti.run_pk)))?.tasks.find((t) => t.id === ti.task_id);
+      this.executor.launch({
+        tiId: ti.id,
+        tryNumber: q.try_number,
+        runPk: ti.run_pk,
+        taskId: ti.task_id,
+        timeoutMs: task?.timeoutMs,
+        policy: task ?? { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 },
+      });
+    }
+    return queued.length;
+  }
+
+  private pools: { at: number; slots: Map<string, number> } | undefined;
+
+  /** Pool sizes, re-read at most once a second: a resize (sluice pools set) applies within that. */
+  private async poolSlots(now: number): Promise<Map<string, number>> {
+    if (!this.pools || now - this.pools.at >= 1000 || now < this.pools.at) {
+      this.pools = { at: now, slots: new Map((await this.store.pools.list()).map((p) => [p.name, p.slots])) };
+    }
+    return this.pools.slots;
   }
 
   /** A task naming a pool that does not exist can never run: fail it with the fix. */

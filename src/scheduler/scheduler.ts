@@ -36,9 +36,14 @@ export class Scheduler {
   private readonly dispatcher: Dispatcher;
   private readonly reaper: Reaper;
   private jobId: number | undefined;
-  private dirty = new Set<number>();
+  /** Runs to re-evaluate: the task ids that just finished in each, or null for a full evaluation. */
+  private dirty = new Map<number, Set<string> | null>();
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  /** Whether the next pass must look up when the next retry is due (the periodic sweep always does). */
+  private retryCheck = true;
+  /** Earliest next_try_at of an up_for_retry instance, as last read. */
+  private nextRetryAt: number | null = null;
   private stopped = true;
   private loopDone: Promise<void> = Promise.resolve();
   private lastSweep = 0;
@@ -81,12 +86,26 @@ export class Scheduler {
   }
 
   /** Called by the executor when an attempt ends. */
-  readonly onAttemptFinished = (_tiId: number, runPk: number): void => {
-    this.dirty.add(runPk);
-    this.wake();
+  readonly onAttemptFinished = (_tiId: number, runPk: number, taskId?: string, state?: string | null): void => {
+    // Only an attempt that went up_for_retry (or whose end we do not know) can make a retry due now.
+    if (state === undefined || state === "up_for_retry") this.retryCheck = true;
+    const cur = this.dirty.get(runPk);
+    if (taskId === undefined) this.dirty.set(runPk, null);
+    else if (cur === undefined) this.dirty.set(runPk, new Set([taskId]));
+    else cur?.add(taskId);
+    this.signal();
   };
 
+  private markDirty(runPk: number): void {
+    this.dirty.set(runPk, null);
+  }
+
+  /** Something outside changed (a trigger, an unpause): run a pass now. */
   wake(): void {
+    this.signal();
+  }
+
+  private signal(): void {
     this.woken = true;
     this.wakeUp?.();
   }
@@ -103,7 +122,7 @@ export class Scheduler {
       this.log.info(s, "DAG folder scanned");
     }
     // Take over what a previous scheduler left before dispatching anything new.
-    for (const pk of await this.reaper.reap(this.now())) this.dirty.add(pk);
+    for (const pk of await this.reaper.reap(this.now())) this.markDirty(pk);
     this.loopDone = this.loop();
   }
 
@@ -127,7 +146,11 @@ export class Scheduler {
         this.log.error({ err }, "scheduler loop error");
         await this.sleep(Math.min(1000, this.opts.loopIntervalMs));
       }
-      if (!this.woken && !this.stopped) await this.sleep(this.opts.loopIntervalMs);
+      if (!this.woken && !this.stopped) {
+        // Sleep until the next sweep, or until a retry's backoff ends if that is sooner.
+        const untilRetry = this.nextRetryAt === null ? Infinity : this.nextRetryAt - this.now();
+        await this.sleep(Math.max(1, Math.min(this.opts.loopIntervalMs, untilRetry)));
+      }
     }
   }
 
@@ -178,25 +201,42 @@ export class Scheduler {
         if (run) this.emit({ type: "run:finished", dagId: run.dag_id, runId: run.run_id, state: run.state });
         this.wake();
       }
-      for (const pk of await this.reaper.reap(now)) this.dirty.add(pk);
-      for (const r of await this.store.runs.inStates(["running"])) this.dirty.add(r.id);
+      for (const pk of await this.reaper.reap(now)) this.markDirty(pk);
+      for (const r of await this.store.runs.inStates(["running"])) this.markDirty(r.id);
     }
-    for (const pk of await this.creator.startQueued(now)) this.dirty.add(pk);
-    for (const ti of await this.store.tasks.retryDue(now)) {
-      if (await this.store.tasks.cas(ti.id, ["up_for_retry"], { state: "scheduled", next_try_at: null, updated_at: now })) this.dirty.add(ti.run_pk);
+    for (const pk of await this.creator.startQueued(now)) this.markDirty(pk);
+    if (sweep || this.retryCheck) {
+      this.retryCheck = false;
+      this.nextRetryAt = await this.store.tasks.nextRetryAt();
+    }
+    if (this.nextRetryAt !== null && this.nextRetryAt <= now) {
+      for (const ti of await this.store.tasks.retryDue(now)) {
+        if (await this.store.tasks.cas(ti.id, ["up_for_retry"], { state: "scheduled", next_try_at: null, updated_at: now })) this.markDirty(ti.run_pk);
+      }
+      this.nextRetryAt = await this.store.tasks.nextRetryAt();
     }
     const dirty = [...this.dirty];
     this.dirty.clear();
-    for (const pk of dirty) await this.evaluateRun(pk, now);
+    for (const [pk, finished] of dirty) await this.evaluateRun(pk, now, finished);
     await this.dispatcher.dispatch(now);
   }
 
-  /** Apply trigger rules to one run and finish it when every task is done. */
-  private async evaluateRun(runPk: number, now: number): Promise<void> {
+  /**
+   * Apply trigger rules to one run and finish it when every task is done.
+   * When only tasks without downstream tasks finished, nothing can become
+   * runnable: a count tells whether the run is done, instead of reloading and
+   * re-deciding every task (which made a wide run cost n² per run).
+   */
+  private async evaluateRun(runPk: number, now: number, finished: Set<string> | null = null): Promise<void> {
     const run = await this.store.runs.byPk(runPk);
     if (!run || run.state !== "running") return;
     const spec = await this.specs.get(run.dag_id, run.version_hash);
     if (!spec) return;
+    if (finished) {
+      const down = await this.specs.downstreamOf(run.dag_id, run.version_hash);
+      const leavesOnly = down !== undefined && [...finished].every((t) => (down.get(t)?.length ?? 0) === 0);
+      if (leavesOnly && (await this.store.tasks.countUnfinished(runPk)) > 0) return;
+    }
     const tis = await this.store.tasks.briefForRun(runPk);
     const d = decideRun(spec, tis);
     if (d.schedule.length) await this.store.tasks.casMany(d.schedule, ["none"], { state: "scheduled", updated_at: now });

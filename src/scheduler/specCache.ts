@@ -1,4 +1,4 @@
-import type { DagSpec } from "../core/dagSpec.js";
+import { downstreamMap, type DagSpec } from "../core/dagSpec.js";
 import type { Store } from "../store/store.js";
 
 /**
@@ -7,6 +7,9 @@ import type { Store } from "../store/store.js";
  */
 export class SpecCache {
   private cache = new Map<string, DagSpec>();
+  private downstream = new Map<string, Map<string, string[]>>();
+  /** A run's DAG version never changes, so it is looked up once per run. */
+  private runVersions = new Map<number, string>();
 
   constructor(private readonly store: Store) {}
 
@@ -18,6 +21,31 @@ export class SpecCache {
       if (spec) this.cache.set(key, spec);
     }
     return spec;
+  }
+
+  /** Task id -> ids of the tasks that depend on it, for one version. */
+  async downstreamOf(dagId: string, versionHash: string): Promise<Map<string, string[]> | undefined> {
+    const key = `${dagId}\u0000${versionHash}`;
+    let m = this.downstream.get(key);
+    if (!m) {
+      const spec = await this.get(dagId, versionHash);
+      if (!spec) return undefined;
+      m = downstreamMap(spec);
+      this.downstream.set(key, m);
+    }
+    return m;
+  }
+
+  async runVersion(runPk: number): Promise<string | undefined> {
+    let v = this.runVersions.get(runPk);
+    if (v === undefined) {
+      v = (await this.store.runs.byPk(runPk))?.version_hash;
+      if (v === undefined) return undefined;
+      // Bounded: old runs fall out and are looked up again if ever needed.
+      if (this.runVersions.size >= 50_000) this.runVersions.clear();
+      this.runVersions.set(runPk, v);
+    }
+    return v;
   }
 
   put(spec: DagSpec, versionHash: string): void {

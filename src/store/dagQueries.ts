@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { DagSpec } from "../core/dagSpec.js";
+import { inTransaction } from "./inTransaction.js";
 import type { Database, DagTable } from "./schema.js";
 
 export type DagRow = Selectable<DagTable>;
@@ -16,7 +17,7 @@ export class DagQueries {
    */
   async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean): Promise<void> {
     const json = JSON.stringify(spec);
-    await this.db.transaction().execute(async (tx) => {
+    await inTransaction(this.db, async (tx) => {
       // Write first: on SQLite a transaction that reads before it writes can fail
       // with SQLITE_BUSY when another process commits in between (no busy wait
       // for a read->write upgrade); starting with a write takes the lock up front.
@@ -58,6 +59,12 @@ export class DagQueries {
 
   async get(dagId: string): Promise<DagRow | undefined> {
     return this.db.selectFrom("dag").selectAll().where("dag_id", "=", dagId).executeTakeFirst();
+  }
+
+  /** Just the file a DAG comes from (task processes need nothing else of the row). */
+  async fileloc(dagId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom("dag").select("fileloc").where("dag_id", "=", dagId).executeTakeFirst();
+    return row?.fileloc;
   }
 
   async list(opts: { activeOnly?: boolean } = {}): Promise<DagRow[]> {

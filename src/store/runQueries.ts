@@ -2,6 +2,7 @@ import type { Kysely, Selectable, Updateable } from "kysely";
 import type { TaskSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError } from "../core/errors.js";
 import type { RunState, RunType } from "../core/states.js";
+import { inTransaction } from "./inTransaction.js";
 import type { Database, DagRunTable } from "./schema.js";
 
 export type DagRunRow = Selectable<DagRunTable>;
@@ -44,7 +45,7 @@ export class RunQueries {
    */
   async create(run: NewRun): Promise<DagRunRow> {
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await inTransaction(this.db, async (tx) => {
         const row = await tx
           .insertInto("dag_run")
           .values({

@@ -37,6 +37,18 @@ export class Store {
     return this.handle.db;
   }
 
+  /**
+   * Run `fn` in one transaction: its writes commit together (one fsync on
+   * PostgreSQL instead of one per statement). On SQLite, start with a write:
+   * a transaction that reads first can fail with SQLITE_BUSY when another
+   * process commits before it writes. Query methods that need atomicity use a
+   * transaction of their own only when not already inside one.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.handle.db.isTransaction) return fn(this);
+    return this.handle.db.transaction().execute((trx) => fn(new Store({ ...this.handle, db: trx })));
+  }
+
   migrate(): Promise<MigrateResult> {
     return migrate(this.handle.db, this.handle.dialect);
   }

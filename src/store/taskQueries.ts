@@ -17,6 +17,12 @@ export interface TiBrief {
   next_try_at: number | null;
 }
 
+export interface AttemptContext {
+  ti: TaskInstanceRow;
+  run: { logical_date: number; interval_start: number; interval_end: number; params: string; conf: string };
+  fileloc: string;
+}
+
 export interface ActiveCounts {
   total: number;
   byDag: Map<string, number>;
@@ -31,6 +37,28 @@ export class TaskQueries {
     return this.db.selectFrom("task_instance").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
+  /**
+   * Everything a task process needs to start an attempt, in one round trip:
+   * the instance, its run's dates/params/conf, and the DAG's file.
+   */
+  async attemptContext(id: number): Promise<AttemptContext | undefined> {
+    const row = await this.db
+      .selectFrom("task_instance as ti")
+      .innerJoin("dag_run as r", "r.id", "ti.run_pk")
+      .innerJoin("dag as d", "d.dag_id", "ti.dag_id")
+      .selectAll("ti")
+      .select(["r.logical_date as r_logical_date", "r.interval_start as r_interval_start", "r.interval_end as r_interval_end", "r.params as r_params", "r.conf as r_conf", "d.fileloc as d_fileloc"])
+      .where("ti.id", "=", id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { r_logical_date, r_interval_start, r_interval_end, r_params, r_conf, d_fileloc, ...ti } = row;
+    return {
+      ti,
+      run: { logical_date: r_logical_date, interval_start: r_interval_start, interval_end: r_interval_end, params: r_params, conf: r_conf },
+      fileloc: d_fileloc,
+    };
+  }
+
   async byKey(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow | undefined> {
     return this.db
       .selectFrom("task_instance")
@@ -40,6 +68,29 @@ export class TaskQueries {
       .where("task_id", "=", taskId)
       .where("map_index", "=", mapIndex)
       .executeTakeFirst();
+  }
+
+  /** Results (JSON text) of some tasks of a run, by task id: what a task receives from its upstream. */
+  async results(runPk: number, taskIds: readonly string[]): Promise<Map<string, string | null>> {
+    const rows = await this.db
+      .selectFrom("task_instance")
+      .select(["task_id", "result"])
+      .where("run_pk", "=", runPk)
+      .where("task_id", "in", taskIds)
+      .where("map_index", "=", -1)
+      .execute();
+    return new Map(rows.map((r) => [r.task_id, r.result]));
+  }
+
+  /** How many task instances of a run are not finished yet (cheap "is the run done?" check). */
+  async countUnfinished(runPk: number): Promise<number> {
+    const row = await this.db
+      .selectFrom("task_instance")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("run_pk", "=", runPk)
+      .where("state", "not in", ["success", "failed", "skipped", "upstream_failed"])
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async forRun(runPk: number): Promise<TaskInstanceRow[]> {
@@ -64,6 +115,31 @@ export class TaskQueries {
     if (tryNumber !== undefined) q = q.where("try_number", "=", tryNumber);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * scheduled -> queued for a batch, bumping each try number, in one
+   * statement. Returns the instances this call won (with their new try); rows
+   * no longer scheduled are left alone.
+   */
+  async queueMany(ids: readonly number[], now: number, ownerJob: number | null): Promise<{ id: number; try_number: number }[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .updateTable("task_instance")
+      .set((eb) => ({
+        state: "queued",
+        try_number: eb("try_number", "+", 1),
+        queued_at: now,
+        owner_job: ownerJob,
+        hostname: null,
+        pid: null,
+        heartbeat_at: null,
+        updated_at: now,
+      }))
+      .where("id", "in", ids)
+      .where("state", "=", "scheduled")
+      .returning(["id", "try_number"])
+      .execute();
   }
 
   /** Set many instances of one run from `from` to a new state (scheduler decisions). */

@@ -278,7 +278,7 @@ for (const dialect of DIALECTS) describe(`scheduler limits and recovery on ${dia
       assert.equal(after.stuck.state, "up_for_retry");
       assert.equal(after.stuck.next_try_at, h.clock.t + 30_000);
       assert.match(after.stuck.error ?? "", new RegExp(`pid ${pid}.*is gone`));
-      assert.deepEqual((await h.store.tasks.tries(tis.stuck.id)).map((t) => [t.try_number, t.state]), [[1, "up_for_retry"]]);
+      assert.deepEqual((await h.store.tasks.tries(tis.stuck.id)).map((t) => [t.try_number, t.state]), [[1, "failed"]]);
       assert.deepEqual([after.unstarted.state, after.unstarted.try_number, after.unstarted.owner_job], ["scheduled", 0, null], "try number given back");
       assert.deepEqual([after.elsewhere.state, after.elsewhere.owner_job], ["running", liveJob]);
       assert.equal((await h.store.jobs.get(deadJob))?.state, "dead");

@@ -107,7 +107,8 @@ export const m0001_init: Migration = {
       .addColumn("updated_at", "bigint", (c: any) => c.notNull())
       .addUniqueConstraint("task_instance_uq", ["run_pk", "task_id", "map_index"])
       .execute();
-    await db.schema.createIndex("task_instance_state_idx").on("task_instance").columns(["state", "priority_weight"]).execute();
+    // Matches the dispatch query's order (priority desc, id) so it reads the index instead of sorting.
+    await sql`create index task_instance_dispatch_idx on task_instance (state, priority_weight desc, id)`.execute(db);
     await db.schema.createIndex("task_instance_dag_idx").on("task_instance").columns(["dag_id", "state"]).execute();
 
     await id(db.schema.createTable("task_try"))
@@ -148,6 +149,5 @@ export const m0001_init: Migration = {
       .addColumn("heartbeat_at", "bigint", (c: any) => c.notNull())
       .addColumn("ended_at", "bigint")
       .execute();
-    void sql;
   },
 };
