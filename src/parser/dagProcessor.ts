@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { dagVersionHash, type DagSpec } from "../core/dagSpec.js";
 import type { Store } from "../store/store.js";
@@ -8,6 +8,8 @@ import type { ParserPool } from "./parserPool.js";
 
 const DAG_FILE = /\.(ts|mts|js|mjs)$/;
 const SKIP_DIR = new Set(["node_modules", ".git", ".sluice"]);
+/** Files whose results are written per transaction. */
+const WRITE_BATCH = 50;
 
 export interface ScanSummary {
   files: number;
@@ -60,6 +62,19 @@ export class DagProcessor {
     return this.opts.now?.() ?? Date.now();
   }
 
+  /** path -> hash, with the size and mtime it was computed at: an untouched file is not read again. */
+  private hashes = new Map<string, { stamp: string; hash: string }>();
+
+  private async contentHash(abs: string): Promise<string> {
+    const st = await stat(abs);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    const known = this.hashes.get(abs);
+    if (known?.stamp === stamp) return known.hash;
+    const hash = createHash("sha256").update(await readFile(abs)).digest("hex").slice(0, 16);
+    this.hashes.set(abs, { stamp, hash });
+    return hash;
+  }
+
   async scan(opts: { force?: boolean } = {}): Promise<ScanSummary> {
     const t0 = performance.now();
     const summary: ScanSummary = { files: 0, parsed: 0, unchanged: 0, errors: 0, dags: 0, removedFiles: 0, ms: 0 };
@@ -72,13 +87,12 @@ export class DagProcessor {
       paths.map(async (abs) => {
         const rel = relative(this.folder, abs);
         present.add(rel);
-        let content: Buffer;
+        let hash: string;
         try {
-          content = await readFile(abs);
+          hash = await this.contentHash(abs);
         } catch {
           return; // deleted between listing and reading: the next scan sees it gone
         }
-        const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
         if (!opts.force && known.get(rel)?.content_hash === hash) summary.unchanged++;
         else changed.push({ abs, rel, hash });
       }),
@@ -93,26 +107,31 @@ export class DagProcessor {
     for (const { f, r } of results) if (r.ok) for (const [id, path] of owner) if (path === f.rel && !r.specs.some((s) => s.id === id)) owner.delete(id);
     // A DAG whose id another file has claimed must not be deactivated on behalf of its old file (a renamed file).
     const ownedElsewhere = (id: string, path: string) => owner.has(id) && owner.get(id) !== path;
-    for (const { f, r } of results.sort((a, b) => a.f.rel.localeCompare(b.f.rel))) {
-      summary.parsed++;
-      if (!r.ok) {
-        summary.errors++;
-        await this.recordError(f.rel, f.hash, r.error);
-        continue;
-      }
-      const clash = r.specs.find((s) => owner.has(s.id) && owner.get(s.id) !== f.rel && present.has(owner.get(s.id)!));
-      if (clash) {
-        summary.errors++;
-        // No content hash: check again next scan, when the other file may be gone.
-        await this.recordError(f.rel, "", {
-          message: `DAG id "${clash.id}" is already declared in ${owner.get(clash.id)}; rename one of them.`,
-          location: { file: f.rel },
-        });
-        continue;
-      }
-      await this.recordSuccess(f.rel, f.hash, r.specs, known.get(f.rel)?.dag_ids, (id) => ownedElsewhere(id, f.rel));
-      for (const s of r.specs) owner.set(s.id, f.rel);
-      summary.dags += r.specs.length;
+    const sorted = results.sort((a, b) => a.f.rel.localeCompare(b.f.rel));
+    // Written in batches, one transaction each: one commit per batch instead of
+    // several per file (on PostgreSQL each commit waits for a disk flush).
+    for (let i = 0; i < sorted.length; i += WRITE_BATCH) {
+      await this.store.transaction(async (tx) => {
+        for (const { f, r } of sorted.slice(i, i + WRITE_BATCH)) {
+          summary.parsed++;
+          const previousIds = known.get(f.rel)?.dag_ids;
+          if (!r.ok) {
+            summary.errors++;
+            await this.recordError(tx, f.rel, f.hash, r.error, previousIds);
+            continue;
+          }
+          const clash = r.specs.find((s) => owner.has(s.id) && owner.get(s.id) !== f.rel && present.has(owner.get(s.id)!));
+          if (clash) {
+            summary.errors++;
+            // No content hash: check again next scan, when the other file may be gone.
+            await this.recordError(tx, f.rel, "", { message: `DAG id "${clash.id}" is already declared in ${owner.get(clash.id)}; rename one of them.`, location: { file: f.rel } }, previousIds);
+            continue;
+          }
+          await this.recordSuccess(tx, f.rel, f.hash, r.specs, previousIds, (id) => ownedElsewhere(id, f.rel));
+          for (const s of r.specs) owner.set(s.id, f.rel);
+          summary.dags += r.specs.length;
+        }
+      });
     }
     if (changed.length > 0) await this.pool.stop();
 
@@ -122,13 +141,15 @@ export class DagProcessor {
       await this.store.dags.forgetFile(path);
       summary.removedFiles++;
     }
+    const listed = new Set(paths);
+    for (const p of this.hashes.keys()) if (!listed.has(p)) this.hashes.delete(p);
     summary.ms = Math.round(performance.now() - t0);
     return summary;
   }
 
-  private async recordError(rel: string, hash: string, error: ParseFailure): Promise<void> {
+  private async recordError(store: Store, rel: string, hash: string, error: ParseFailure, previousIds: string | undefined): Promise<void> {
     const now = this.now();
-    await this.store.dags.setImportError({
+    await store.dags.setImportError({
       path: rel,
       message: error.message,
       line: error.location?.line ?? null,
@@ -138,17 +159,16 @@ export class DagProcessor {
     });
     // Remember the hash so an unchanged broken file is not re-imported every scan,
     // but keep the DAG ids of the last good parse: those DAGs stay active.
-    const prev = (await this.store.dags.files()).find((f) => f.path === rel);
-    await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: prev?.dag_ids ?? "[]", parsed_at: now, parse_ms: 0 });
+    await store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: previousIds ?? "[]", parsed_at: now, parse_ms: 0 });
   }
 
-  private async recordSuccess(rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined, ownedElsewhere: (id: string) => boolean): Promise<void> {
+  private async recordSuccess(store: Store, rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined, ownedElsewhere: (id: string) => boolean): Promise<void> {
     const now = this.now();
-    for (const spec of specs) await this.store.dags.upsert(spec, dagVersionHash(spec), now, this.opts.pauseNewDags ?? false);
+    for (const spec of specs) await store.dags.upsert(spec, dagVersionHash(spec), now, this.opts.pauseNewDags ?? false);
     const ids = specs.map((s) => s.id);
     const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id) && !ownedElsewhere(id));
-    await this.store.dags.deactivate(gone, now);
-    await this.store.dags.clearImportError(rel);
-    await this.store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: JSON.stringify(ids), parsed_at: now, parse_ms: 0 });
+    await store.dags.deactivate(gone, now);
+    await store.dags.clearImportError(rel);
+    await store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: JSON.stringify(ids), parsed_at: now, parse_ms: 0 });
   }
 }
