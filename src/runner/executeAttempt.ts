@@ -45,19 +45,16 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
 
   const startedAt = now();
   const host = hostname();
-  // Claim and open the try record in one commit; losing the claim means another process runs it.
-  const claimed = await store.transaction(async (tx) => {
-    const ok = await tx.tasks.cas(
-      tiId,
-      opts.claimFrom ?? ["queued"],
-      { state: "running", start_date: startedAt, end_date: null, hostname: host, pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
-      tryNumber,
-    );
-    if (ok) await tx.tasks.startTry({ ti_id: tiId, try_number: tryNumber, state: "running", start_date: startedAt, end_date: null, duration_ms: null, hostname: host, pid: process.pid, error: null });
-    return ok;
-  });
+  // One compare-and-set claims the attempt (losing it means another process runs it);
+  // the try's record is written when it ends, in the same commit as its outcome.
+  const claimed = await store.tasks.cas(
+    tiId,
+    opts.claimFrom ?? ["queued"],
+    { state: "running", start_date: startedAt, end_date: null, hostname: host, pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
+    tryNumber,
+  );
   if (!claimed) return { state: null, recycle: false };
-  const claimedTi = { ...ti, start_date: startedAt };
+  const claimedTi = { ...ti, start_date: startedAt, hostname: host, pid: process.pid };
 
   const sink = new LogSink(store, tiId, tryNumber);
   deps.onSink?.(sink);

@@ -20,7 +20,7 @@ type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "
  */
 export async function finishAttempt(
   store: Store,
-  ti: Pick<TaskInstanceRow, "id" | "try_number" | "max_tries" | "start_date">,
+  ti: Pick<TaskInstanceRow, "id" | "try_number" | "max_tries" | "start_date"> & Partial<Pick<TaskInstanceRow, "hostname" | "pid">>,
   outcome: AttemptOutcome,
   policy: RetryPolicy,
   now: number,
@@ -56,7 +56,17 @@ export async function finishAttempt(
     );
     if (!ok) return null;
     // The try itself failed even when the task will be retried: history shows what each try did.
-    await tx.tasks.finishTry(ti.id, ti.try_number, { state: state === "up_for_retry" ? "failed" : state, end_date: now, duration_ms: duration, error });
+    await tx.tasks.recordTry({
+      ti_id: ti.id,
+      try_number: ti.try_number,
+      state: state === "up_for_retry" ? "failed" : state,
+      start_date: ti.start_date,
+      end_date: now,
+      duration_ms: duration,
+      hostname: ti.hostname ?? null,
+      pid: ti.pid ?? null,
+      error,
+    });
     return state;
   });
 }

@@ -92,7 +92,7 @@ export class Reaper {
         if (ti.state === "running" || ti.state === "queued") {
           this.executor.cancel(ti.id);
           await this.store.tasks.cas(ti.id, ["running", "queued"], { state: "failed", end_date: now, error: msg, updated_at: now });
-          await this.store.tasks.finishTry(ti.id, ti.try_number, { state: "failed", end_date: now, error: msg });
+          await this.store.tasks.recordTry({ ti_id: ti.id, try_number: ti.try_number, state: "failed", start_date: ti.start_date, end_date: now, duration_ms: ti.start_date != null ? now - ti.start_date : null, hostname: ti.hostname, pid: ti.pid, error: msg });
         } else if (["none", "scheduled", "up_for_retry"].includes(ti.state)) {
           await this.store.tasks.cas(ti.id, ["none", "scheduled", "up_for_retry"], { state: "skipped", end_date: now, error: msg, updated_at: now });
         }

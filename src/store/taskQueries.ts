@@ -227,16 +227,18 @@ export class TaskQueries {
 
   // --- tries ---
 
-  async startTry(row: Omit<TaskTryRow, "id">): Promise<void> {
+  /**
+   * Write a try's whole record at once (insert, or complete the row if one was
+   * opened). Attempts record their try when they end, so starting one costs a
+   * single compare-and-set; the running try is the task instance itself.
+   */
+  async recordTry(row: Omit<TaskTryRow, "id">): Promise<void> {
+    const { ti_id: _t, try_number: _n, ...rest } = row;
     await this.db
       .insertInto("task_try")
       .values(row)
-      .onConflict((oc) => oc.columns(["ti_id", "try_number"]).doUpdateSet({ state: row.state, start_date: row.start_date, hostname: row.hostname, pid: row.pid }))
+      .onConflict((oc) => oc.columns(["ti_id", "try_number"]).doUpdateSet(rest))
       .execute();
-  }
-
-  async finishTry(tiId: number, tryNumber: number, patch: Updateable<TaskTryTable>): Promise<void> {
-    await this.db.updateTable("task_try").set(patch).where("ti_id", "=", tiId).where("try_number", "=", tryNumber).execute();
   }
 
   async tries(tiId: number): Promise<TaskTryRow[]> {

@@ -42,6 +42,22 @@ export default dag({ id: "timeouts", schedule: null }, (d) => {
   }, { timeout: "1s" });
 });
 `,
+  "fixture_leak.ts": `import { dag } from "sluice";
+export default dag({ id: "leaks", schedule: null }, (d) => {
+  // Holds on to ever more memory until its process hits the heap cap.
+  d.task("leak", async () => {
+    const hold: number[][] = [];
+    for (;;) {
+      hold.push(new Array(250_000).fill(hold.length));
+      await new Promise((r) => setImmediate(r));
+    }
+  });
+  d.task("sibling", async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return "sibling ok";
+  });
+});
+`,
   "fixture_broken.ts": `import { dag } from "sluice";
 // The next line throws while the file is imported.
 throw new Error("fixture_broken is broken on purpose");
@@ -118,7 +134,7 @@ for (const dialect of DIALECTS) {
       project = makeProject(EXAMPLES);
       for (const [name, text] of Object.entries(FIXTURES)) writeFileSync(join(project.dags, name), text);
       target = await freshTarget(dialect, "e2e_standalone");
-      env = sluiceEnv({ dbUrl: targetUrl(target), home: project.home, extra: { SLUICE_TASKS__MAX_RESULT_BYTES: "1000", SLUICE_EXECUTOR__SLOTS: "3" } });
+      env = sluiceEnv({ dbUrl: targetUrl(target), home: project.home, extra: { SLUICE_TASKS__MAX_RESULT_BYTES: "1000", SLUICE_EXECUTOR__SLOTS: "3", SLUICE_EXECUTOR__MAX_PROCESS_MEMORY_MB: "160" } });
       sa = startStandalone(project.dags, env, project.dir);
       // The test reads the store only to know when to look; assertions go through the CLI.
       store = await waitFor("the standalone to create the schema", () => openStore(target), { timeoutMs: 30_000, intervalMs: 250, context });
@@ -196,6 +212,17 @@ for (const dialect of DIALECTS) {
       assert.equal(later.run.state, "success");
     });
 
+    it("a task that leaks memory dies at the heap cap and fails alone, with an out-of-memory message", async () => {
+      const { run, tasks } = await triggerAndWait("leaks", 1);
+      assert.equal(run.state, "failed");
+      const leak = tasks.get("leak")!;
+      assert.equal(leak.state, "failed");
+      assert.match(leak.error ?? "", /ran out of memory/);
+      assert.equal(tasks.get("sibling")!.state, "success");
+      const later = await triggerAndWait("hello", 0);
+      assert.equal(later.run.state, "success");
+    });
+
     it("a task over its timeout fails with a timeout message, whether it spins or awaits forever", async () => {
       const { run, tasks } = await triggerAndWait("timeouts", 1);
       assert.equal(run.state, "failed");
@@ -215,7 +242,7 @@ for (const dialect of DIALECTS) {
       const listed = json<{ dags: { dag_id: string; file: string }[]; importErrors: { path: string; line: number | null; message: string }[] }>(r);
       assert.deepEqual(
         listed.dags.map((d) => d.dag_id).sort(),
-        ["bigresult", "exits", "flaky", "hello", "logs", "ml_features", "shell_pipeline", "timeouts"],
+        ["bigresult", "exits", "flaky", "hello", "leaks", "logs", "ml_features", "shell_pipeline", "timeouts"],
       );
       assert.equal(listed.importErrors.length, 1, JSON.stringify(listed.importErrors));
       const [err] = listed.importErrors;

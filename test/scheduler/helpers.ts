@@ -98,7 +98,7 @@ export class RecordingExecutor implements Executor {
       req.tryNumber,
     );
     if (!ok) throw new Error(`task instance ${tiId} could not be claimed on try ${req.tryNumber}`);
-    await this.store.tasks.startTry({ ti_id: tiId, try_number: req.tryNumber, state: "running", start_date: now, end_date: null, duration_ms: null, hostname: hostname(), pid: process.pid, error: null });
+    await this.store.tasks.recordTry({ ti_id: tiId, try_number: req.tryNumber, state: "running", start_date: now, end_date: null, duration_ms: null, hostname: hostname(), pid: process.pid, error: null });
   }
 
   /**

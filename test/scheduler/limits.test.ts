@@ -261,7 +261,7 @@ for (const dialect of DIALECTS) describe(`scheduler limits and recovery on ${dia
       const tis = await tisOf(h.store, run.id);
       const running = { state: "running", try_number: 1, start_date: longAgo, hostname: hostname(), heartbeat_at: longAgo, queued_at: longAgo } as const;
       assert.ok(await h.store.tasks.cas(tis.stuck.id, ["none"], { ...running, owner_job: deadJob, pid }));
-      await h.store.tasks.startTry({ ti_id: tis.stuck.id, try_number: 1, state: "running", start_date: longAgo, end_date: null, duration_ms: null, hostname: hostname(), pid, error: null });
+      await h.store.tasks.recordTry({ ti_id: tis.stuck.id, try_number: 1, state: "running", start_date: longAgo, end_date: null, duration_ms: null, hostname: hostname(), pid, error: null });
       assert.ok(await h.store.tasks.cas(tis.unstarted.id, ["none"], { state: "queued", try_number: 1, queued_at: longAgo, owner_job: deadJob }));
       // Running under another scheduler that is alive: not ours to touch.
       assert.ok(await h.store.tasks.cas(tis.elsewhere.id, ["none"], { ...running, owner_job: liveJob, pid: process.pid, heartbeat_at: h.clock.t }));

@@ -461,8 +461,8 @@ for (const dialect of DIALECTS) {
           const r2 = await makeRun(store, dagId, [taskSpec("a")], "r2");
           const ids = [...r1.tis.values(), ...r2.tis.values()].map((t) => t.id);
           for (const id of ids) {
-            await store.tasks.startTry({ ti_id: id, try_number: 1, state: "failed", start_date: T0, end_date: T0 + 1, duration_ms: 1, hostname: "h", pid: 1, error: "boom" });
-            await store.tasks.startTry({ ti_id: id, try_number: 2, state: "running", start_date: T0 + 2, end_date: null, duration_ms: null, hostname: "h", pid: 2, error: null });
+            await store.tasks.recordTry({ ti_id: id, try_number: 1, state: "failed", start_date: T0, end_date: T0 + 1, duration_ms: 1, hostname: "h", pid: 1, error: "boom" });
+            await store.tasks.recordTry({ ti_id: id, try_number: 2, state: "running", start_date: T0 + 2, end_date: null, duration_ms: null, hostname: "h", pid: 2, error: null });
             await store.logs.append([1, 2].map((n) => ({ ti_id: id, try_number: n, ts: T0 + n, stream: "stdout", line: `try ${n}` })));
           }
           return ids;
@@ -485,7 +485,7 @@ for (const dialect of DIALECTS) {
         const ti1 = r1.tis.get("a")!.id;
         const ti2 = r2.tis.get("a")!.id;
         for (const id of [ti1, ti2]) {
-          await store.tasks.startTry({ ti_id: id, try_number: 1, state: "success", start_date: T0, end_date: T0, duration_ms: 0, hostname: null, pid: null, error: null });
+          await store.tasks.recordTry({ ti_id: id, try_number: 1, state: "success", start_date: T0, end_date: T0, duration_ms: 0, hostname: null, pid: null, error: null });
           await store.logs.append([{ ti_id: id, try_number: 1, ts: T0, stream: "stdout", line: "hi" }]);
         }
         await store.db.deleteFrom("dag_run").where("id", "=", r1.run.id).execute();
