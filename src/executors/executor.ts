@@ -13,6 +13,12 @@ export interface LaunchRequest {
   policy: Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
 }
 
+/** What the executor needs to keep watching an adopted attempt: its timeout and retry policy. */
+export interface AdoptInfo {
+  timeoutMs?: number;
+  policy: LaunchRequest["policy"];
+}
+
 /** Called when an attempt this executor ran (or adopted) has ended, whoever recorded the end. */
 export type FinishedListener = (tiId: number, runPk: number, taskId?: string, state?: string | null) => void;
 
@@ -36,5 +42,5 @@ export interface Executor {
    * Take over attempts left by a dead scheduler. Returns those it could not
    * adopt (their process is gone), for the caller to fail or retry.
    */
-  adopt(rows: TaskInstanceRow[]): Promise<TaskInstanceRow[]>;
+  adopt(rows: TaskInstanceRow[], info?: Map<number, AdoptInfo>): Promise<TaskInstanceRow[]>;
 }

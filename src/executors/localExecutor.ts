@@ -2,34 +2,44 @@ import { fork, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { finishAttempt } from "../runner/finishAttempt.js";
-import type { ChildInit, ChildMessage, ChildRun } from "../runner/taskChild.js";
+import { finishAttempt, type AttemptOutcome } from "../runner/finishAttempt.js";
+import type { ChildCancel, ChildInit, ChildMessage, ChildRun } from "../runner/taskChild.js";
 import type { DbTarget } from "../store/db.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
-import type { Executor, FinishedListener, LaunchRequest } from "./executor.js";
+import type { AdoptInfo, Executor, FinishedListener, LaunchRequest } from "./executor.js";
 
 const CHILD_MAIN = fileURLToPath(new URL("../runner/taskChild.js", import.meta.url));
 /** Grace after a task's own timeout before the executor kills its process (the task process tries first). */
 const HARD_KILL_GRACE_MS = 3_000;
+/** After a cancel message, how long the task process gets to stop its work before it is killed. */
+const CANCEL_GRACE_MS = 2_000;
 const ADOPT_POLL_MS = 500;
+/** A task process that dies while starting is replaced after this pause, not in a tight loop. */
+const RESPAWN_BACKOFF_MS = 1_000;
+const NO_DELAY = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
+
+interface Running extends LaunchRequest {
+  cancelled?: boolean;
+  timedOut?: boolean;
+  timer?: NodeJS.Timeout;
+  /** Process groups of shell commands the attempt started: killed with the task process. */
+  pgids: number[];
+}
 
 interface WarmProc {
   proc: ChildProcess;
   ready: boolean;
-  attempt: (LaunchRequest & { cancelled?: boolean; timer?: NodeJS.Timeout; timedOut?: boolean }) | undefined;
+  attempt: Running | undefined;
   runs: number;
   retiring: boolean;
 }
 
 interface Adopted {
-  tiId: number;
-  tryNumber: number;
-  runPk: number;
-  taskId: string;
+  row: TaskInstanceRow;
   pid: number;
   deadline: number | null;
-  row: TaskInstanceRow;
+  policy: LaunchRequest["policy"];
 }
 
 export interface LocalExecutorOptions {
@@ -41,6 +51,8 @@ export interface LocalExecutorOptions {
   maxProcessMemoryMb: number;
   maxResultBytes: number;
   heartbeatIntervalMs: number;
+  /** An adopted attempt whose heartbeat is older than this is considered dead. */
+  zombieThresholdMs: number;
   log: Logger;
   onFinished: FinishedListener;
 }
@@ -51,6 +63,14 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    /* already gone */
   }
 }
 
@@ -69,6 +89,7 @@ export class LocalExecutor implements Executor {
   private adopted = new Map<number, Adopted>();
   private adoptTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private respawnTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: LocalExecutorOptions) {}
 
@@ -87,7 +108,9 @@ export class LocalExecutor implements Executor {
     const w: WarmProc = { proc, ready: false, attempt: undefined, runs: 0, retiring: false };
     this.procs.push(w);
     proc.on("message", (m: ChildMessage) => this.onMessage(w, m));
-    proc.on("exit", (code, signal) => void this.onExit(w, code, signal));
+    proc.on("exit", (code, signal) => {
+      this.onExit(w, code, signal).catch((err) => this.o.log.error({ err }, "error while handling a task process exit"));
+    });
     proc.on("error", (err) => this.o.log.error({ err }, "task process error"));
     proc.send({
       type: "init",
@@ -100,21 +123,51 @@ export class LocalExecutor implements Executor {
   }
 
   private onMessage(w: WarmProc, m: ChildMessage): void {
+    const a = w.attempt;
     if (m.type === "ready") {
       w.ready = true;
       this.pump();
     } else if (m.type === "fatal") {
       this.o.log.error({ error: m.error }, "task process could not start");
+    } else if (m.type === "claimed" && a?.tiId === m.tiId && a.timeoutMs) {
+      // The hard limit counts from the claim, like the task's own timeout, not from the hand-over
+      // (a cold process may still be importing the DAG).
+      a.timer = setTimeout(() => {
+        a.timedOut = true;
+        this.kill(w);
+      }, a.timeoutMs + HARD_KILL_GRACE_MS);
+    } else if (m.type === "spawned" && a?.tiId === m.tiId) {
+      a.pgids.push(m.pgid);
     } else if (m.type === "done") {
-      const a = w.attempt;
       if (!a || a.tiId !== m.tiId) return;
       clearTimeout(a.timer);
       w.attempt = undefined;
       w.runs++;
       if (m.recycle || w.runs >= this.o.tasksPerProcess || m.rssMb > this.o.maxProcessMemoryMb) this.retire(w);
-      this.o.onFinished(a.tiId, a.runPk, a.taskId, m.state);
+      if (m.unrecorded) {
+        // The task process could not write the end of the attempt: record it from here.
+        void this.recordFailure(a, "The task process could not record the attempt's end in the database (see the scheduler log).").finally(() =>
+          this.o.onFinished(a.tiId, a.runPk, a.taskId),
+        );
+      } else this.o.onFinished(a.tiId, a.runPk, a.taskId, m.state);
       this.pump();
     }
+  }
+
+  /** Kill a task process and every shell command its attempt started. */
+  private kill(w: WarmProc): void {
+    for (const pgid of w.attempt?.pgids ?? []) killGroup(pgid);
+    w.proc.kill("SIGKILL");
+  }
+
+  private async recordFailure(a: Running, error: string): Promise<void> {
+    const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
+    if (!ti || ti.try_number !== a.tryNumber) return;
+    const outcome: AttemptOutcome = { kind: "failed", error, retryable: true };
+    await finishAttempt(this.o.store, ti, outcome, a.policy, Date.now(), ["running", "queued"]).catch((err) =>
+      this.o.log.error({ err, tiId: a.tiId }, "could not record a failed attempt"),
+    );
+    await this.o.store.logs.append([{ ti_id: a.tiId, try_number: a.tryNumber, ts: Date.now(), stream: "log", line: `[ERROR] ${error}` }]).catch(() => {});
   }
 
   private async onExit(w: WarmProc, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -123,32 +176,34 @@ export class LocalExecutor implements Executor {
     w.attempt = undefined;
     if (a) {
       clearTimeout(a.timer);
+      for (const pgid of a.pgids) killGroup(pgid);
       if (!a.cancelled) {
-        const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
-        if (ti && ti.try_number === a.tryNumber) {
-          const error = a.timedOut
-            ? `Task exceeded its timeout of ${a.timeoutMs} ms; its process did not stop by itself and was killed.`
-            : `The task process ended while running the task (${signal ? `signal ${signal}` : `exit code ${code}`}${
-                code === 134 || signal === "SIGABRT"
-                  ? `; it most likely ran out of memory (heap limit executor.maxProcessMemoryMb = ${this.o.maxProcessMemoryMb} MB)`
-                  : signal === "SIGKILL"
-                    ? "; it was killed, possibly by the kernel's out-of-memory killer"
-                    : ""
-              }).`;
-          await finishAttempt(this.o.store, ti, { kind: "failed", error, retryable: true }, a.policy, Date.now(), ["running", "queued"]).catch((err) =>
-            this.o.log.error({ err, tiId: a.tiId }, "could not record a crashed attempt"),
-          );
-          await this.o.store.logs.append([{ ti_id: a.tiId, try_number: a.tryNumber, ts: Date.now(), stream: "log", line: `[ERROR] ${error}` }]).catch(() => {});
-        }
+        const error = a.timedOut
+          ? `Task exceeded its timeout of ${a.timeoutMs} ms; its process did not stop by itself and was killed.`
+          : `The task process ended while running the task (${signal ? `signal ${signal}` : `exit code ${code}`}${
+              code === 134 || signal === "SIGABRT"
+                ? `; it most likely ran out of memory (heap limit executor.maxProcessMemoryMb = ${this.o.maxProcessMemoryMb} MB)`
+                : signal === "SIGKILL"
+                  ? "; it was killed, possibly by the kernel's out-of-memory killer"
+                  : ""
+            }).`;
+        await this.recordFailure(a, error);
       }
       this.o.onFinished(a.tiId, a.runPk, a.taskId);
     }
-    if (!this.stopping) {
-      if (!w.retiring && !w.ready && !a) this.o.log.warn({ code, signal }, "a task process exited during start-up");
-      // Keep one warm process around for the next attempt.
-      if (this.procs.length === 0 || this.pending.length > 0) this.spawn();
-      this.pump();
+    if (this.stopping) return;
+    const diedStarting = !w.ready && !w.retiring && !a;
+    if (diedStarting) this.o.log.warn({ code, signal }, "a task process exited during start-up; starting another in 1 s");
+    // Keep one warm process around for the next attempt.
+    if (this.procs.length === 0 || this.pending.length > 0) {
+      if (diedStarting) {
+        this.respawnTimer ??= setTimeout(() => {
+          this.respawnTimer = undefined;
+          if (!this.stopping) this.pump(true);
+        }, RESPAWN_BACKOFF_MS);
+      } else this.spawn();
     }
+    this.pump();
   }
 
   /** Let a process go after its attempt, and start its replacement now so the next attempt finds it warm. */
@@ -175,34 +230,33 @@ export class LocalExecutor implements Executor {
   }
 
   /** Hand pending attempts to ready idle processes; start processes up to the slot count. */
-  private pump(): void {
+  private pump(force = false): void {
     if (this.stopping) return;
     while (this.pending.length > 0) {
       const idle = this.procs.find((p) => p.ready && !p.attempt && !p.retiring && p.proc.connected);
       if (!idle) break;
       const req = this.pending.shift()!;
-      idle.attempt = { ...req };
-      if (req.timeoutMs) {
-        const a = idle.attempt;
-        a.timer = setTimeout(() => {
-          a.timedOut = true;
-          idle.proc.kill("SIGKILL");
-        }, req.timeoutMs + HARD_KILL_GRACE_MS);
-      }
-      idle.proc.send({ type: "run", tiId: req.tiId, tryNumber: req.tryNumber } satisfies ChildRun);
+      idle.attempt = { ...req, pgids: [] };
+      idle.proc.send({ type: "run", tiId: req.tiId, tryNumber: req.tryNumber, policy: req.policy } satisfies ChildRun);
     }
+    if (this.respawnTimer && !force) return;
     const live = this.procs.filter((p) => !p.retiring).length;
     const starting = this.procs.filter((p) => !p.ready && !p.retiring).length;
-    const want = Math.min(this.pending.length - starting, this.o.slots - live);
+    const want = Math.max(force && live === 0 ? 1 : 0, Math.min(this.pending.length - starting, this.o.slots - live));
     for (let i = 0; i < want; i++) this.spawn();
   }
 
+  /** Stop a running attempt: the task process aborts it (and its shell commands); killed if it does not stop in time. */
   cancel(tiId: number): void {
     this.pending = this.pending.filter((p) => p.tiId !== tiId);
     const w = this.procs.find((p) => p.attempt?.tiId === tiId);
     if (w?.attempt) {
       w.attempt.cancelled = true;
-      w.proc.kill("SIGKILL");
+      if (w.proc.connected) w.proc.send({ type: "cancel", tiId } satisfies ChildCancel);
+      const proc = w;
+      setTimeout(() => {
+        if (proc.attempt?.tiId === tiId) this.kill(proc);
+      }, CANCEL_GRACE_MS).unref();
     }
     const a = this.adopted.get(tiId);
     if (a) {
@@ -221,37 +275,53 @@ export class LocalExecutor implements Executor {
 
   /**
    * A task process outlives a killed scheduler: it finishes its attempt and
-   * records it. Adopt the ones still alive on this host and watch them; hand
-   * back the rest (process gone, or another host) as orphans.
+   * records it. Adopt the ones still alive on this host and watch them (their
+   * timeout and heartbeat included); hand back the rest as orphans.
    */
-  async adopt(rows: TaskInstanceRow[]): Promise<TaskInstanceRow[]> {
+  async adopt(rows: TaskInstanceRow[], info?: Map<number, AdoptInfo>): Promise<TaskInstanceRow[]> {
     const orphans: TaskInstanceRow[] = [];
     const me = hostname();
     for (const r of rows) {
       if (r.state === "running" && r.hostname === me && r.pid != null && alive(r.pid)) {
-        const spec = r.start_date;
-        this.adopted.set(r.id, { tiId: r.id, tryNumber: r.try_number, runPk: r.run_pk, taskId: r.task_id, pid: r.pid, deadline: null, row: r });
-        this.o.log.info({ tiId: r.id, pid: r.pid, startedAt: spec }, "adopted a running task process");
+        const i = info?.get(r.id);
+        const deadline = i?.timeoutMs && r.start_date != null ? r.start_date + i.timeoutMs + HARD_KILL_GRACE_MS : null;
+        this.adopted.set(r.id, { row: r, pid: r.pid, deadline, policy: i?.policy ?? NO_DELAY });
+        this.o.log.info({ tiId: r.id, pid: r.pid }, "adopted a running task process");
       } else orphans.push(r);
     }
     if (this.adopted.size > 0 && !this.adoptTimer) {
-      this.adoptTimer = setInterval(() => void this.watchAdopted(), ADOPT_POLL_MS);
+      this.adoptTimer = setInterval(() => {
+        this.watchAdopted().catch((err) => this.o.log.error({ err }, "error while watching adopted attempts"));
+      }, ADOPT_POLL_MS);
     }
     return orphans;
   }
 
-  /** Adopted processes report to the store, not to us: poll for their end or their death. */
+  /** Adopted processes report to the store, not to us: poll for their end, their death, their timeout. */
   private async watchAdopted(): Promise<void> {
+    const now = Date.now();
     for (const a of [...this.adopted.values()]) {
-      const ti = await this.o.store.tasks.get(a.tiId).catch(() => undefined);
-      if (!ti || ti.state !== "running" || ti.try_number !== a.tryNumber) {
-        this.adopted.delete(a.tiId);
-        this.o.onFinished(a.tiId, a.runPk, a.taskId);
-      } else if (!alive(a.pid)) {
-        this.adopted.delete(a.tiId);
-        await finishAttempt(this.o.store, ti, { kind: "failed", error: "The task process died while the scheduler was away.", retryable: true }, { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 }, Date.now());
-        this.o.onFinished(a.tiId, a.runPk, a.taskId);
+      const ti = await this.o.store.tasks.get(a.row.id);
+      const done = () => {
+        this.adopted.delete(a.row.id);
+        this.o.onFinished(a.row.id, a.row.run_pk, a.row.task_id);
+      };
+      if (!ti || ti.state !== "running" || ti.try_number !== a.row.try_number) {
+        done();
+        continue;
       }
+      let error: string | undefined;
+      if (!alive(a.pid)) error = "The task process died while the scheduler was away.";
+      else if (a.deadline !== null && now > a.deadline) error = "Task exceeded its timeout (adopted after a scheduler restart) and was killed.";
+      else if ((ti.heartbeat_at ?? 0) < now - this.o.zombieThresholdMs) error = "The adopted task process stopped heartbeating and was killed.";
+      if (!error) continue;
+      try {
+        process.kill(a.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      await finishAttempt(this.o.store, ti, { kind: "failed", error, retryable: true }, a.policy, now);
+      done();
     }
     if (this.adopted.size === 0 && this.adoptTimer) {
       clearInterval(this.adoptTimer);
@@ -262,12 +332,13 @@ export class LocalExecutor implements Executor {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     if (this.adoptTimer) clearInterval(this.adoptTimer);
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
     this.pending = [];
     const deadline = Date.now() + graceMs;
     while (this.procs.some((p) => p.attempt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const exits = this.procs.map((p) => new Promise<void>((r) => (p.proc.exitCode !== null || p.proc.signalCode !== null ? r() : p.proc.once("exit", () => r()))));
     for (const p of this.procs) {
-      if (p.attempt) p.proc.kill("SIGKILL");
+      if (p.attempt) this.kill(p);
       else if (p.proc.connected) p.proc.disconnect();
       else p.proc.kill("SIGKILL");
     }

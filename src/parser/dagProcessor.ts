@@ -117,7 +117,8 @@ export class DagProcessor {
           const previousIds = known.get(f.rel)?.dag_ids;
           if (!r.ok) {
             summary.errors++;
-            await this.recordError(tx, f.rel, f.hash, r.error, previousIds);
+            // A transient failure is stored without the content hash, so the next scan tries the file again.
+            await this.recordError(tx, f.rel, r.error.transient ? "" : f.hash, r.error, previousIds);
             continue;
           }
           const clash = r.specs.find((s) => owner.has(s.id) && owner.get(s.id) !== f.rel && present.has(owner.get(s.id)!));

@@ -39,6 +39,8 @@ export interface ParsedFile {
 }
 
 export interface ParseFailure {
+  /** The failure may not be the file's fault (timeout on a busy machine, parser crash): check it again next scan. */
+  transient?: boolean;
   message: string;
   location?: ErrorLocation;
   stack?: string;

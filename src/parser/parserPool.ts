@@ -98,12 +98,13 @@ export class ParserPool {
           if (m?.id === id) done(m.result);
         };
         const onExit = (code: number | null, signal: string | null) =>
-          done({ ok: false, error: { message: `Loading the file ended its process (exit code ${code}${signal ? `, signal ${signal}` : ""}). Does it call process.exit() at import time?`, location: { file: absPath } } });
+          done({ ok: false, error: { transient: true, message: `Loading the file ended its process (exit code ${code}${signal ? `, signal ${signal}` : ""}). Does it call process.exit() at import time?`, location: { file: absPath } } });
         const timer = setTimeout(() => {
           child.proc.kill("SIGKILL");
           done({
             ok: false,
             error: {
+              transient: true,
               message: `Loading the file took longer than ${this.opts.timeoutMs} ms (parsing.timeoutMs) and was stopped. Does it do work or wait at import time? Move that work into a task.`,
               location: { file: absPath },
             },
@@ -114,7 +115,7 @@ export class ParserPool {
         child.proc.send({ id, absPath, dagsFolder, version } satisfies ParseRequest);
       });
     } catch (err) {
-      return { ok: false, error: { message: `Could not start a DAG parser process: ${(err as Error).message}` } };
+      return { ok: false, error: { transient: true, message: `Could not start a DAG parser process: ${(err as Error).message}` } };
     } finally {
       this.release(child);
     }

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
+import type { TaskSpec } from "../core/dagSpec.js";
 import { describeError } from "../core/errors.js";
 import type { TaskState } from "../core/states.js";
 import type { Dag } from "../sdk/dag.js";
@@ -10,6 +11,17 @@ import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
 import { LogSink } from "./logSink.js";
 import { runTaskCode } from "./runTaskCode.js";
 
+type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
+
+export interface AttemptHooks {
+  /** The attempt is ours (claimed in the store): its clock starts now. */
+  claimed?: () => void;
+  /** A shell command started in its own process group (so a killer can take the whole group down). */
+  spawned?: (pgid: number) => void;
+  /** Gives the caller a way to cancel the running attempt. */
+  abortable?: (abort: (reason: string) => void) => void;
+}
+
 export interface AttemptDeps {
   store: Store;
   dagsFolder: string;
@@ -18,6 +30,9 @@ export interface AttemptDeps {
   loadDag: (absPath: string) => Promise<Dag[]>;
   /** Called with the sink while the attempt runs, so the process can route stdout/stderr into it. */
   onSink?: (sink: LogSink | undefined) => void;
+  hooks?: AttemptHooks;
+  /** Retry policy to use when the DAG code cannot be loaded (the scheduler knows it from the stored spec). */
+  fallbackPolicy?: RetryPolicy;
   now?: () => number;
 }
 
@@ -28,7 +43,9 @@ export interface AttemptReport {
   recycle: boolean;
 }
 
-const noRetryPolicy = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
+const NO_DELAY: RetryPolicy = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
+/** Waits between tries of the final write: a busy SQLite file or a PostgreSQL reconnect must not lose a finished attempt. */
+const FINAL_WRITE_BACKOFF_MS = [250, 1_000, 4_000];
 
 /**
  * Run one attempt of a task instance end to end against the store: claim it
@@ -54,14 +71,29 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
     tryNumber,
   );
   if (!claimed) return { state: null, recycle: false };
+  deps.hooks?.claimed?.();
   const claimedTi = { ...ti, start_date: startedAt, hostname: host, pid: process.pid };
 
   const sink = new LogSink(store, tiId, tryNumber);
   deps.onSink?.(sink);
-  const heartbeat = setInterval(() => void store.tasks.heartbeat(tiId, tryNumber, now()).catch(() => {}), deps.heartbeatIntervalMs);
+  const controller = new AbortController();
+  let lostReason: string | undefined;
+  const abort = (reason: string) => {
+    lostReason ??= reason;
+    controller.abort(new Error(reason));
+  };
+  deps.hooks?.abortable?.(abort);
+  // A heartbeat that matches no row means the attempt was taken away (run timeout,
+  // a clear, another scheduler's verdict): stop the work instead of running on.
+  const heartbeat = setInterval(() => {
+    store.tasks.heartbeat(tiId, tryNumber, now()).then(
+      (ok) => ok || abort("the attempt was ended elsewhere (its state changed while it ran)"),
+      () => {},
+    );
+  }, deps.heartbeatIntervalMs);
   heartbeat.unref();
   let recycle = false;
-  let policy = noRetryPolicy;
+  let policy = deps.fallbackPolicy ?? NO_DELAY;
   let outcome: AttemptOutcome;
   try {
     const absPath = join(deps.dagsFolder, fileloc);
@@ -72,23 +104,32 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
       outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
     } else {
       policy = def.spec;
-      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), () => (recycle = true));
+      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), controller, () => (recycle = true));
     }
   } catch (err) {
     outcome = { kind: "failed", error: `Could not load the DAG code: ${describeError(err)}`, retryable: true };
   } finally {
     clearInterval(heartbeat);
   }
+  if (lostReason && outcome.kind === "failed") outcome = { ...outcome, error: `Stopped: ${lostReason}.` };
   if (outcome.kind === "failed") sink.line("log", `[ERROR] ${outcome.error}`);
   sink.line("log", `[INFO] Attempt ${tryNumber} finished: ${outcome.kind}`);
   deps.onSink?.(undefined);
   const lines = await sink.drain();
   // The last log lines land in the same commit as the final state: whoever sees the state sees the whole log.
-  const state = await store.transaction(async (tx) => {
-    await tx.logs.append(lines);
-    return finishAttempt(tx, claimedTi, outcome, policy, now());
-  });
-  return { state, recycle };
+  // Retried on errors: the compare-and-set on this try makes a repeated write harmless.
+  for (let i = 0; ; i++) {
+    try {
+      const state = await store.transaction(async (tx) => {
+        await tx.logs.append(lines);
+        return finishAttempt(tx, claimedTi, outcome, policy, now());
+      });
+      return { state, recycle };
+    } catch (err) {
+      if (i >= FINAL_WRITE_BACKOFF_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, FINAL_WRITE_BACKOFF_MS[i]));
+    }
+  }
 }
 
 async function runWithTimeout(
@@ -99,6 +140,7 @@ async function runWithTimeout(
   run: AttemptContext["run"],
   sink: LogSink,
   dagDir: string,
+  controller: AbortController,
   markRecycle: () => void,
 ): Promise<AttemptOutcome> {
   const upstreamResults: Record<string, unknown> = {};
@@ -111,7 +153,6 @@ async function runWithTimeout(
     if (!r.success) return { kind: "failed", error: `Run params do not match the DAG's params schema: ${r.error.message}`, retryable: false };
     params = r.data as Record<string, unknown>;
   }
-  const controller = new AbortController();
   const log = (level: string): TaskLogger[keyof TaskLogger] => (message, fields) =>
     sink.line("log", `[${level}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`);
   const ctx: TaskContext<any> = {
@@ -129,19 +170,29 @@ async function runWithTimeout(
     signal: controller.signal,
   };
   sink.line("log", `[INFO] Starting attempt ${ti.try_number} of ${ti.max_tries} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id}) in process ${process.pid}`);
-  const work = runTaskCode({ def, ctx, upstreamResults, dagDir, maxResultBytes: deps.maxResultBytes, write: (s, t) => sink.write(s, t) });
-  const timeoutMs = def.spec.timeoutMs;
-  if (!timeoutMs) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<AttemptOutcome>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error("timeout"));
-      markRecycle();
-      resolve({ kind: "failed", error: `Task exceeded its timeout of ${timeoutMs} ms and was stopped.`, retryable: true });
-    }, timeoutMs);
+  const work = runTaskCode({
+    def,
+    ctx,
+    upstreamResults,
+    dagDir,
+    maxResultBytes: deps.maxResultBytes,
+    write: (s, t) => sink.write(s, t),
+    onSpawn: deps.hooks?.spawned,
   });
+  // Whatever stops the attempt from outside (timeout, cancel, lost heartbeat) ends it now;
+  // code that ignores the signal may still be running, so the process is retired after.
+  const stopped = new Promise<AttemptOutcome>((resolve) => {
+    const onAbort = () => {
+      markRecycle();
+      resolve({ kind: "failed", error: String((controller.signal.reason as Error)?.message ?? "stopped"), retryable: true });
+    };
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const timeoutMs = def.spec.timeoutMs;
+  const timer = timeoutMs ? setTimeout(() => controller.abort(new Error(`Task exceeded its timeout of ${timeoutMs} ms and was stopped.`)), timeoutMs) : undefined;
   try {
-    return await Promise.race([work, timeout]);
+    return await Promise.race([work, stopped]);
   } finally {
     clearTimeout(timer);
   }

@@ -15,6 +15,8 @@ export interface CodeRunOptions {
   dagDir: string;
   maxResultBytes: number;
   write: (stream: "stdout" | "stderr" | "log", text: string) => void;
+  /** Told the process group of a shell command, so whoever kills this process can kill it too. */
+  onSpawn?: (pgid: number) => void;
 }
 
 function kib(n: number): string {
@@ -59,7 +61,7 @@ function inputsFor(def: TaskDef, upstream: Record<string, unknown>): Record<stri
 /** Run the user's code for one attempt. Never throws: every ending is an outcome. */
 export async function runTaskCode(o: CodeRunOptions): Promise<AttemptOutcome> {
   try {
-    if (o.def.spec.kind === "shell") return await runShell(o.def.spec, o.ctx, o.dagDir, o.write, o.maxResultBytes);
+    if (o.def.spec.kind === "shell") return await runShell(o.def.spec, o.ctx, o.dagDir, o.write, o.maxResultBytes, o.onSpawn);
     const value = await o.def.fn!(o.ctx, inputsFor(o.def, o.upstreamResults));
     const r = encodeResult(o.def.spec.id, value, o.maxResultBytes);
     return r.ok ? { kind: "success", result: r.json } : { kind: "failed", error: r.error, retryable: false };
@@ -83,7 +85,14 @@ export function taskEnv(ctx: TaskContext<any>): Record<string, string> {
   };
 }
 
-function runShell(spec: TaskSpec, ctx: TaskContext<any>, dagDir: string, write: CodeRunOptions["write"], maxResultBytes: number): Promise<AttemptOutcome> {
+function runShell(
+  spec: TaskSpec,
+  ctx: TaskContext<any>,
+  dagDir: string,
+  write: CodeRunOptions["write"],
+  maxResultBytes: number,
+  onSpawn?: (pgid: number) => void,
+): Promise<AttemptOutcome> {
   const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(dagDir, spec.cwd)) : dagDir;
   return new Promise((resolvePromise) => {
     // Own process group, so a timeout or cancel kills the command and everything it started.
@@ -93,6 +102,7 @@ function runShell(spec: TaskSpec, ctx: TaskContext<any>, dagDir: string, write: 
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
+    if (child.pid) onSpawn?.(child.pid);
     let lastLine = "";
     let tail = "";
     child.stdout.on("data", (b: Buffer) => {

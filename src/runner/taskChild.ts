@@ -26,11 +26,20 @@ export interface ChildRun {
   type: "run";
   tiId: number;
   tryNumber: number;
+  /** The task's retry policy from the stored spec, used if the DAG code cannot even be loaded. */
+  policy: { retryDelayMs: number; retryExponentialBackoff: boolean; maxRetryDelayMs: number };
+}
+/** Stop the running attempt (run timeout, user action): its shell commands are killed too. */
+export interface ChildCancel {
+  type: "cancel";
+  tiId: number;
 }
 export type ChildMessage =
   | { type: "ready" }
-  | { type: "started"; tiId: number }
-  | { type: "done"; tiId: number; tryNumber: number; state: string | null; recycle: boolean; rssMb: number }
+  | { type: "claimed"; tiId: number }
+  | { type: "spawned"; tiId: number; pgid: number }
+  /** unrecorded: the attempt ran but its end could not be written; the executor records it. */
+  | { type: "done"; tiId: number; tryNumber: number; state: string | null; recycle: boolean; rssMb: number; unrecorded: boolean }
   | { type: "fatal"; error: string };
 
 let store: Store | undefined;
@@ -39,6 +48,8 @@ let busy = false;
 let disconnected = false;
 let sink: LogSink | undefined;
 let exitRequested: number | undefined;
+let abortCurrent: ((reason: string) => void) | undefined;
+let currentTi: number | undefined;
 
 const send = (m: ChildMessage) => {
   if (process.connected) process.send?.(m);
@@ -93,9 +104,11 @@ function fileVersion(absPath: string): string {
 async function onRun(msg: ChildRun): Promise<void> {
   if (!store || !init) return;
   busy = true;
-  send({ type: "started", tiId: msg.tiId });
+  currentTi = msg.tiId;
   let state: string | null = null;
   let recycle = false;
+  let unrecorded = false;
+  let claimed = false;
   try {
     const r = await executeAttempt(
       {
@@ -105,6 +118,15 @@ async function onRun(msg: ChildRun): Promise<void> {
         heartbeatIntervalMs: init.heartbeatIntervalMs,
         loadDag: (p) => loadDagFile(p, fileVersion(p)),
         onSink: (s) => (sink = s),
+        fallbackPolicy: msg.policy,
+        hooks: {
+          claimed: () => {
+            claimed = true;
+            send({ type: "claimed", tiId: msg.tiId });
+          },
+          spawned: (pgid) => send({ type: "spawned", tiId: msg.tiId, pgid }),
+          abortable: (abort) => (abortCurrent = abort),
+        },
       },
       msg.tiId,
       msg.tryNumber,
@@ -114,10 +136,13 @@ async function onRun(msg: ChildRun): Promise<void> {
   } catch (err) {
     process.stderr.write(`sluice task process: attempt ${msg.tiId}/${msg.tryNumber} could not be recorded: ${describeError(err)}\n`);
     recycle = true;
+    unrecorded = claimed;
   }
   busy = false;
+  currentTi = undefined;
+  abortCurrent = undefined;
   if (exitRequested !== undefined) recycle = true;
-  send({ type: "done", tiId: msg.tiId, tryNumber: msg.tryNumber, state, recycle, rssMb: Math.round(process.memoryUsage.rss() / 1_048_576) });
+  send({ type: "done", tiId: msg.tiId, tryNumber: msg.tryNumber, state, recycle, unrecorded, rssMb: Math.round(process.memoryUsage.rss() / 1_048_576) });
   if (disconnected || recycle) await shutdown(0);
 }
 
@@ -126,7 +151,7 @@ async function shutdown(code: number): Promise<never> {
   return realExit(code);
 }
 
-process.on("message", (msg: ChildInit | ChildRun) => {
+process.on("message", (msg: ChildInit | ChildRun | ChildCancel) => {
   if (msg.type === "init") {
     init = msg;
     openStore(msg.db)
@@ -140,6 +165,8 @@ process.on("message", (msg: ChildInit | ChildRun) => {
       });
   } else if (msg.type === "run") {
     void onRun(msg);
+  } else if (msg.type === "cancel" && msg.tiId === currentTi) {
+    abortCurrent?.("the attempt was cancelled");
   }
 });
 process.on("disconnect", () => {

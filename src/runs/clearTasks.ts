@@ -63,7 +63,8 @@ export async function clearTasks(store: Store, run: DagRunRow, spec: DagSpec, op
  */
 async function reopenRun(store: Store, runPk: number, now: number): Promise<void> {
   const restarted = await store.runs.setState(runPk, ["success", "failed"], { state: "running", start_date: now, end_date: null, updated_at: now });
-  if (!restarted) await store.runs.setState(runPk, ["running", "queued"], { state: "running", end_date: null, updated_at: now });
+  // A queued run stays queued: it starts when its DAG has a free run slot (and then gets its start date).
+  if (!restarted) await store.runs.setState(runPk, ["running"], { state: "running", end_date: null, updated_at: now });
 }
 
 /** Mark one task instance success or failed by hand (not while it is running). */

@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import type { Executor } from "../executors/executor.js";
+import type { AdoptInfo, Executor } from "../executors/executor.js";
+
+const NO_DELAY = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
 import { finishAttempt } from "../runner/finishAttempt.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
@@ -51,34 +53,62 @@ export class Reaper {
       if (ownerAlive) continue;
       if (ti.owner_job === me) {
         // Ours but not in the executor: lost between dispatch and launch, or a stale heartbeat.
-        if (ti.state === "queued" || (ti.heartbeat_at ?? ti.queued_at ?? 0) < now - this.opts.zombieThresholdMs) orphaned.push(ti);
+        if (ti.state === "queued" || this.heartbeatStale(ti, now)) orphaned.push(ti);
         continue;
       }
       orphaned.push(ti);
     }
     if (orphaned.length === 0) return touched;
-    const rest = await this.executor.adopt(orphaned.filter((t) => t.state === "running"));
-    for (const ti of orphaned.filter((t) => t.state === "queued")) rest.push(ti);
-    for (const ti of rest) {
-      touched.add(ti.run_pk);
+    const info = new Map<number, AdoptInfo>();
+    for (const ti of orphaned) info.set(ti.id, await this.taskInfo(ti));
+    // A process whose heartbeat is already stale is not worth adopting (it may be wedged, or its pid reused).
+    const adoptable = orphaned.filter((t) => t.state === "running" && !this.heartbeatStale(t, now));
+    const notAdopted = new Set((await this.executor.adopt(adoptable, info)).map((t) => t.id));
+    for (const ti of orphaned) {
+      if (ti.state === "running" && !notAdopted.has(ti.id) && adoptable.includes(ti)) continue;
       if (ti.state === "queued") {
-        // Never started: give the try back and schedule it again.
-        const ok = await this.store.tasks.cas(ti.id, ["queued"], { state: "scheduled", try_number: ti.try_number - 1, owner_job: null, queued_at: null, updated_at: now }, ti.try_number);
-        if (ok) this.log.warn({ tiId: ti.id, task: ti.task_id }, "re-queued an attempt whose scheduler died before it started");
+        // Never started. The try number is not given back: a process that got the old try
+        // may still be about to claim it, and try numbers must name one attempt only. The
+        // lost try does not count against the retry budget.
+        const ok = await this.store.tasks.cas(
+          ti.id,
+          ["queued"],
+          { state: "scheduled", max_tries: ti.max_tries + 1, owner_job: null, queued_at: null, updated_at: now },
+          ti.try_number,
+        );
+        if (ok) {
+          touched.add(ti.run_pk);
+          this.log.warn({ tiId: ti.id, task: ti.task_id }, "re-queued an attempt whose scheduler died before it started");
+        }
         continue;
       }
-      const run = await this.store.runs.byPk(ti.run_pk);
-      const task = run ? (await this.specs.get(ti.dag_id, run.version_hash))?.tasks.find((t) => t.id === ti.task_id) : undefined;
+      // Running, not adopted: fail it only when it is certainly gone (its process is dead on
+      // this host) or has stopped heartbeating. A live task process outlives its scheduler
+      // and records its own result; failing it early would run the task twice.
+      const goneHere = ti.hostname === hostname() && (ti.pid == null || !pidAlive(ti.pid));
+      if (!goneHere && !this.heartbeatStale(ti, now)) continue;
+      touched.add(ti.run_pk);
       const state = await finishAttempt(
         this.store,
         ti,
         { kind: "failed", error: `The process running this attempt (pid ${ti.pid ?? "?"} on ${ti.hostname ?? "?"}) is gone: no heartbeat since ${new Date(ti.heartbeat_at ?? ti.start_date ?? now).toISOString()}.`, retryable: true },
-        task ?? { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 },
+        info.get(ti.id)?.policy ?? NO_DELAY,
         now,
       );
       if (state) this.log.warn({ tiId: ti.id, task: ti.task_id, state }, "failed a zombie attempt");
     }
     return touched;
+  }
+
+  private heartbeatStale(ti: TaskInstanceRow, now: number): boolean {
+    return (ti.heartbeat_at ?? ti.start_date ?? ti.queued_at ?? 0) < now - this.opts.zombieThresholdMs;
+  }
+
+  /** The task's retry policy and timeout, from the DAG version its run uses. */
+  private async taskInfo(ti: TaskInstanceRow): Promise<AdoptInfo> {
+    const version = await this.specs.runVersion(ti.run_pk);
+    const task = version ? (await this.specs.get(ti.dag_id, version))?.tasks.find((t) => t.id === ti.task_id) : undefined;
+    return { timeoutMs: task?.timeoutMs, policy: task ?? NO_DELAY };
   }
 
   /** Fail runs older than their DAG's run timeout: running attempts are killed, waiting ones skipped. */
@@ -90,9 +120,10 @@ export class Reaper {
       const msg = `The run exceeded its timeout of ${spec.runTimeoutMs} ms (runTimeout).`;
       for (const ti of await this.store.tasks.forRun(run.id)) {
         if (ti.state === "running" || ti.state === "queued") {
+          // Record first, then stop the process: its own late report then loses the compare-and-set.
+          const ok = await this.store.tasks.cas(ti.id, ["running", "queued"], { state: "failed", end_date: now, error: msg, updated_at: now }, ti.try_number);
           this.executor.cancel(ti.id);
-          await this.store.tasks.cas(ti.id, ["running", "queued"], { state: "failed", end_date: now, error: msg, updated_at: now });
-          await this.store.tasks.recordTry({ ti_id: ti.id, try_number: ti.try_number, state: "failed", start_date: ti.start_date, end_date: now, duration_ms: ti.start_date != null ? now - ti.start_date : null, hostname: ti.hostname, pid: ti.pid, error: msg });
+          if (ok) await this.store.tasks.recordTry({ ti_id: ti.id, try_number: ti.try_number, state: "failed", start_date: ti.start_date, end_date: now, duration_ms: ti.start_date != null ? now - ti.start_date : null, hostname: ti.hostname, pid: ti.pid, error: msg });
         } else if (["none", "scheduled", "up_for_retry"].includes(ti.state)) {
           await this.store.tasks.cas(ti.id, ["none", "scheduled", "up_for_retry"], { state: "skipped", end_date: now, error: msg, updated_at: now });
         }

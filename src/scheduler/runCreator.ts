@@ -24,52 +24,68 @@ export class RunCreator {
     const active = await this.store.runs.countByDag(["queued", "running"]);
     let nextWake: number | null = null;
     for (const row of dags) {
-      const spec = await this.specs.get(row.dag_id, row.version_hash);
-      if (!spec) continue;
-      let schedule;
+      // One DAG's problem (say, params that its scheduled runs cannot satisfy) must not stop the others.
       try {
-        schedule = parseSchedule(spec.schedule, spec.timezone);
-      } catch {
-        continue; // the parser refused this DAG already
+        const wake = await this.createDueFor(row, active.get(row.dag_id) ?? 0, now);
+        if (wake !== null) nextWake = nextWake === null ? wake : Math.min(nextWake, wake);
+      } catch (err) {
+        this.log.error({ err, dagId: row.dag_id }, "could not create a scheduled run; will try again at the next sweep");
       }
-      const start = spec.start ? new Date(spec.start) : undefined;
-      const end = spec.end ? new Date(spec.end) : undefined;
-      let running = active.get(row.dag_id) ?? 0;
-      let candidate: DataInterval | null =
-        row.next_interval_start != null && row.next_interval_end != null ? { start: new Date(row.next_interval_start), end: new Date(row.next_interval_end) } : null;
-      // Up to maxActiveRuns creations per DAG per pass (catchup fills the slots quickly).
-      for (let i = 0; i < spec.maxActiveRuns + 1; i++) {
-        if (!candidate || (!spec.catchup && candidate.end.getTime() <= now)) {
-          const last = await this.store.runs.latestScheduled(row.dag_id);
-          candidate = nextDataInterval(schedule, {
-            last: last ? { start: new Date(last.interval_start), end: new Date(last.interval_end) } : undefined,
-            start,
-            end,
-            catchup: spec.catchup,
-            now: new Date(now),
-          });
-          await this.store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
-        }
-        if (!candidate) break;
-        if (candidate.end.getTime() > now) {
-          nextWake = nextWake === null ? candidate.end.getTime() : Math.min(nextWake, candidate.end.getTime());
-          break;
-        }
-        if (running >= spec.maxActiveRuns) break;
-        // A backfill may already cover this interval: never run the same data twice.
-        if (!(await this.store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
-          try {
-            const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
-            running++;
-            this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
-          } catch (err) {
-            if ((err as { code?: string }).code !== ErrorCode.RunExists) throw err;
-          }
-        }
-        const following = nextDataInterval(schedule, { last: candidate, start, end, catchup: true, now: new Date(now) });
-        await this.store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
-        candidate = following;
+    }
+    return nextWake;
+  }
+
+  private async createDueFor(
+    row: { dag_id: string; version_hash: string; next_interval_start: number | null; next_interval_end: number | null },
+    activeRuns: number,
+    now: number,
+  ): Promise<number | null> {
+    let nextWake: number | null = null;
+    const spec = await this.specs.get(row.dag_id, row.version_hash);
+    if (!spec) return null;
+    let schedule;
+    try {
+      schedule = parseSchedule(spec.schedule, spec.timezone);
+    } catch {
+      return null; // the parser refused this DAG already
+    }
+    const start = spec.start ? new Date(spec.start) : undefined;
+    const end = spec.end ? new Date(spec.end) : undefined;
+    let running = activeRuns;
+    let candidate: DataInterval | null =
+      row.next_interval_start != null && row.next_interval_end != null ? { start: new Date(row.next_interval_start), end: new Date(row.next_interval_end) } : null;
+    // Up to maxActiveRuns creations per DAG per pass (catchup fills the slots quickly).
+    for (let i = 0; i < spec.maxActiveRuns + 1; i++) {
+      if (!candidate || (!spec.catchup && candidate.end.getTime() <= now)) {
+        const last = await this.store.runs.latestScheduled(row.dag_id);
+        candidate = nextDataInterval(schedule, {
+          last: last ? { start: new Date(last.interval_start), end: new Date(last.interval_end) } : undefined,
+          start,
+          end,
+          catchup: spec.catchup,
+          now: new Date(now),
+        });
+        await this.store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
       }
+      if (!candidate) break;
+      if (candidate.end.getTime() > now) {
+        nextWake = nextWake === null ? candidate.end.getTime() : Math.min(nextWake, candidate.end.getTime());
+        break;
+      }
+      if (running >= spec.maxActiveRuns) break;
+      // A backfill may already cover this interval: never run the same data twice.
+      if (!(await this.store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
+        try {
+          const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
+          running++;
+          this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
+        } catch (err) {
+          if ((err as { code?: string }).code !== ErrorCode.RunExists) throw err;
+        }
+      }
+      const following = nextDataInterval(schedule, { last: candidate, start, end, catchup: true, now: new Date(now) });
+      await this.store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
+      candidate = following;
     }
     return nextWake;
   }

@@ -283,6 +283,10 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
   }
   const { id: _id, description, schedule: _s, timezone: _tz, start, end, catchup, maxActiveRuns, maxActiveTasks, runTimeout, params, tags, owner, docs, ...taskDefaults } = options;
   const p = paramsSpec(params, (msg) => fail(dagId, msg, location));
+  // Scheduled runs have no conf: their params must validate from the defaults alone.
+  if (schedule !== null && parseSchedule(schedule, timezone).kind !== "manual" && p.schema && !p.schema.safeParse({}).success) {
+    fail(dagId, "its params schema has fields without a default, but scheduled runs are created without conf. Give every param a default (.default(...)), or make the DAG manual-only (schedule: null).", location);
+  }
   const builder = new DagBuilder<ParamsOf<PS>>(dagId, taskDefaults, location);
   build(builder);
   if (builder.defs.size === 0) fail(dagId, "it declares no tasks. Add at least one with d.task() or d.shell().", location);

@@ -6,7 +6,7 @@
  * loops, a file that does not import, an oversized result).
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openStore, type Store } from "../../src/store/store.js";
@@ -56,6 +56,12 @@ export default dag({ id: "leaks", schedule: null }, (d) => {
     await new Promise((r) => setTimeout(r, 300));
     return "sibling ok";
   });
+});
+`,
+  "fixture_runtimeout.ts": `import { dag } from "sluice";
+export default dag({ id: "run_timeout", schedule: null, runTimeout: "2s" }, (d) => {
+  // Records its shell's pid (= its process group) and outlives the run's timeout unless killed.
+  d.shell("sleepy", "echo $$ > sleepy.pid; sleep 60");
 });
 `,
   "fixture_broken.ts": `import { dag } from "sluice";
@@ -223,6 +229,27 @@ for (const dialect of DIALECTS) {
       assert.equal(later.run.state, "success");
     });
 
+    it("a run past its runTimeout fails, and the shell command it was running is killed with it", async () => {
+      const { run, tasks } = await triggerAndWait("run_timeout", 1);
+      assert.equal(run.state, "failed");
+      assert.equal(tasks.get("sleepy")!.state, "failed");
+      assert.match(tasks.get("sleepy")!.error ?? "", /exceeded its timeout/);
+      const pid = Number(readFileSync(join(project.dags, "sleepy.pid"), "utf8").trim());
+      assert.ok(pid > 0);
+      await waitFor(
+        "the shell command's process group to be gone",
+        () => {
+          try {
+            process.kill(-pid, 0);
+            return false;
+          } catch (err) {
+            return (err as NodeJS.ErrnoException).code === "ESRCH";
+          }
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    });
+
     it("a task over its timeout fails with a timeout message, whether it spins or awaits forever", async () => {
       const { run, tasks } = await triggerAndWait("timeouts", 1);
       assert.equal(run.state, "failed");
@@ -242,7 +269,7 @@ for (const dialect of DIALECTS) {
       const listed = json<{ dags: { dag_id: string; file: string }[]; importErrors: { path: string; line: number | null; message: string }[] }>(r);
       assert.deepEqual(
         listed.dags.map((d) => d.dag_id).sort(),
-        ["bigresult", "exits", "flaky", "hello", "leaks", "logs", "ml_features", "shell_pipeline", "timeouts"],
+        ["bigresult", "exits", "flaky", "hello", "leaks", "logs", "ml_features", "run_timeout", "shell_pipeline", "timeouts"],
       );
       assert.equal(listed.importErrors.length, 1, JSON.stringify(listed.importErrors));
       const [err] = listed.importErrors;

@@ -279,7 +279,12 @@ for (const dialect of DIALECTS) describe(`scheduler limits and recovery on ${dia
       assert.equal(after.stuck.next_try_at, h.clock.t + 30_000);
       assert.match(after.stuck.error ?? "", new RegExp(`pid ${pid}.*is gone`));
       assert.deepEqual((await h.store.tasks.tries(tis.stuck.id)).map((t) => [t.try_number, t.state]), [[1, "failed"]]);
-      assert.deepEqual([after.unstarted.state, after.unstarted.try_number, after.unstarted.owner_job], ["scheduled", 0, null], "try number given back");
+      // The try number is kept (a process handed try 1 may still try to claim it; try numbers name one
+      // attempt only) and the lost try does not count against the retry budget.
+      assert.deepEqual(
+        [after.unstarted.state, after.unstarted.try_number, after.unstarted.max_tries, after.unstarted.owner_job],
+        ["scheduled", 1, tis.unstarted.max_tries + 1, null],
+      );
       assert.deepEqual([after.elsewhere.state, after.elsewhere.owner_job], ["running", liveJob]);
       assert.equal((await h.store.jobs.get(deadJob))?.state, "dead");
       assert.equal((await h.store.jobs.get(liveJob))?.state, "running");
@@ -297,10 +302,33 @@ for (const dialect of DIALECTS) describe(`scheduler limits and recovery on ${dia
         h.exec.launches.map((l) => [l.tiId, l.tryNumber]).sort(),
         [
           [tis.stuck.id, 2],
-          [tis.unstarted.id, 1],
+          [tis.unstarted.id, 2],
         ].sort(),
       );
       assert.equal(new Set(h.exec.launches.map((l) => l.tiId)).size, h.exec.launches.length, "each instance dispatched once");
+    });
+
+    it("a dead scheduler's attempt on another host is failed only once its heartbeat stops (a live task process is never run twice)", async () => {
+      const h = await open({ slots: 0 });
+      await putDag(h.store, dag({ id: "remote", schedule: null, retryDelay: "10s" }, (d) => void d.task("t", async () => 1, { retries: 1 })), h.clock.t);
+      const run = await triggerRun(h.store, "remote", { now: h.clock.t });
+      await h.store.runs.setState(run.id, ["queued"], { state: "running", start_date: h.clock.t });
+      const deadJob = await h.store.jobs.register("scheduler", "another-host", 4242, h.clock.t - 10 * 60_000);
+      const { t } = await tisOf(h.store, run.id);
+      // Its scheduler is gone, but the task process on the other host still heartbeats.
+      assert.ok(await h.store.tasks.cas(t.id, ["none"], { state: "running", try_number: 1, start_date: h.clock.t, hostname: "another-host", pid: 4242, heartbeat_at: h.clock.t, owner_job: deadJob }));
+      await h.scheduler.start();
+      assert.equal((await h.store.jobs.get(deadJob))?.state, "dead");
+      assert.equal((await h.store.tasks.get(t.id))?.state, "running", "a heartbeating attempt is left to finish");
+      await h.tick(30_000);
+      assert.equal((await h.store.tasks.get(t.id))?.state, "running");
+      // No heartbeat for longer than zombieThresholdMs (60 s): now it is a zombie.
+      await h.tick(31_000);
+      const after = await h.store.tasks.get(t.id);
+      assert.equal(after?.state, "up_for_retry");
+      assert.match(after?.error ?? "", /pid 4242 on another-host\) is gone/);
+      assert.equal(after?.next_try_at, h.clock.t + 10_000, "retried with the task's own delay");
+      await h.scheduler.stop();
     });
 
     it("a lost attempt with no retries left fails, and so does its run", async () => {

@@ -6,6 +6,7 @@
  * tick(); a recording executor stands in for task processes, except in the
  * last block, which runs real DAG files with the in-process executor.
  */
+import { dagVersionHash } from "../../src/core/dagSpec.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,6 +63,20 @@ for (const dialect of DIALECTS) describe(`scheduler on ${dialect}`, () => {
   });
 
   describe(`scheduled runs (${dialect})`, () => {
+    it("a scheduled DAG whose runs cannot be created does not hold back the other DAGs", async () => {
+      const h = await open();
+      // Stored as if an older parser had accepted it: params without defaults, but a schedule.
+      const bad = dag({ id: "needs_conf", schedule: null, start: "2026-01-01" }, (d) => void d.task("t", async () => 1)).toSpec("needs_conf.ts");
+      bad.schedule = "@hourly";
+      bad.paramsSchema = { type: "object", properties: { table: { type: "string" } }, required: ["table"] };
+      await h.store.dags.upsert(bad, dagVersionHash(bad), h.clock.t, false);
+      await putDag(h.store, dag({ id: "fine", schedule: "@hourly", start: "2026-01-01" }, (d) => void d.task("t", async () => 1)), h.clock.t);
+      await h.tick();
+      assert.equal((await runsOf(h.store, "fine")).length, 1, "the healthy DAG got its run");
+      assert.equal((await runsOf(h.store, "needs_conf")).length, 0);
+      assert.ok(h.exec.launches.length >= 1, "and the pass went on to dispatch it");
+    });
+
     it("creates a cron run only once its data interval has ended, with the interval start as logical date", async () => {
       const h = await open({ start: "2026-03-05T01:59:58Z" });
       await putDag(h.store, oneTask("nightly", { schedule: "0 2 * * *", start: "2026-03-01", catchup: false }), h.clock.t);

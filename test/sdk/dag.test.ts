@@ -314,3 +314,17 @@ describe("dag()", () => {
     });
   });
 });
+
+describe("params of scheduled DAGs", () => {
+  it("refuses a scheduled DAG whose params need conf, and accepts the same params on a manual DAG", async () => {
+    const { z } = await import("zod");
+    const params = z.object({ table: z.string(), rows: z.number().default(10) });
+    assert.throws(
+      () => dag({ id: "needs_conf", schedule: "@daily", params }, (d) => void d.task("t", async () => 1)),
+      (err: Error) => /params schema has fields without a default/.test(err.message) && /needs_conf/.test(err.message),
+    );
+    const manual = dag({ id: "manual_ok", schedule: null, params }, (d) => void d.task("t", async () => 1));
+    assert.equal(manual.id, "manual_ok");
+  });
+});
+
