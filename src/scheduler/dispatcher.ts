@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Executor } from "../executors/executor.js";
+import type { Executor, LaunchRequest } from "../executors/executor.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
 import type { SpecCache } from "./specCache.js";
@@ -22,11 +22,20 @@ export class Dispatcher {
   ) {}
 
   async dispatch(now: number): Promise<number> {
-    let free = this.executor.freeSlots();
+    const free = this.executor.freeSlots();
     if (free <= 0) return 0;
-    const counts = await this.store.tasks.activeCounts();
+    // Decide and queue under the dispatch lock (several schedulers on one PostgreSQL must not
+    // both take the last slot of a pool); hand to the executor only after the commit.
+    const launches = await this.store.exclusive("dispatch", (tx) => this.pick(tx, free, now));
+    for (const l of launches) this.executor.launch(l);
+    return launches.length;
+  }
+
+  private async pick(store: Store, executorFree: number, now: number): Promise<LaunchRequest[]> {
+    let free = executorFree;
+    const counts = await store.tasks.activeCounts();
     free = Math.min(free, this.opts.parallelism - counts.total);
-    if (free <= 0) return 0;
+    if (free <= 0) return [];
     const pools = await this.poolSlots(now);
     const dagLimits = new Map<string, number>();
     const versionOf = async (runPk: number): Promise<string> => (await this.specs.runVersion(runPk)) ?? "";
@@ -36,7 +45,7 @@ export class Dispatcher {
     // Page on until the free slots are used: the top of the queue may all belong
     // to a DAG or pool at its limit, and must not starve what is below it.
     for (let page = 0; picks.length < free && page < 50; page++) {
-      const candidates = await this.store.tasks.dispatchable(pageSize, after);
+      const candidates = await store.tasks.dispatchable(pageSize, after);
       if (candidates.length === 0) break;
       after = candidates[candidates.length - 1];
       for (const ti of candidates) {
@@ -50,7 +59,7 @@ export class Dispatcher {
         if (dagActive >= limit) continue;
         const poolSlots = pools.get(ti.pool);
         if (poolSlots === undefined) {
-          await this.failMissingPool(ti.id, ti.try_number, ti.pool, now);
+          await this.failMissingPool(store, ti.id, ti.try_number, ti.pool, now);
           continue;
         }
         const poolUsed = counts.byPool.get(ti.pool) ?? 0;
@@ -61,19 +70,20 @@ export class Dispatcher {
       }
       if (candidates.length < pageSize) break;
     }
-    if (picks.length === 0) return 0;
+    if (picks.length === 0) return [];
     // One statement (one commit) queues the whole batch; an instance another
     // scheduler took in the meantime is simply not returned.
-    const queued = await this.store.tasks.queueMany(
+    const queued = await store.tasks.queueMany(
       picks.map((t) => t.id),
       now,
       this.opts.jobId() ?? null,
     );
     const byId = new Map(picks.map((t) => [t.id, t]));
+    const launches: LaunchRequest[] = [];
     for (const q of queued.sort((a, b) => picks.indexOf(byId.get(a.id)!) - picks.indexOf(byId.get(b.id)!))) {
       const ti = byId.get(q.id)!;
       const task = (await this.specs.get(ti.dag_id, await versionOf(ti.run_pk)))?.tasks.find((t) => t.id === ti.task_id);
-      this.executor.launch({
+      launches.push({
         tiId: ti.id,
         tryNumber: q.try_number,
         runPk: ti.run_pk,
@@ -82,7 +92,7 @@ export class Dispatcher {
         policy: task ?? { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 },
       });
     }
-    return queued.length;
+    return launches;
   }
 
   private pools: { at: number; slots: Map<string, number> } | undefined;
@@ -96,8 +106,8 @@ export class Dispatcher {
   }
 
   /** A task naming a pool that does not exist can never run: fail it with the fix. */
-  private async failMissingPool(tiId: number, tryNumber: number, pool: string, now: number): Promise<void> {
-    const ok = await this.store.tasks.cas(tiId, ["scheduled"], { state: "failed", end_date: now, error: `Pool "${pool}" does not exist. Create it (sluice pools set ${pool} <slots>) or use another pool.`, updated_at: now }, tryNumber);
+  private async failMissingPool(store: Store, tiId: number, tryNumber: number, pool: string, now: number): Promise<void> {
+    const ok = await store.tasks.cas(tiId, ["scheduled"], { state: "failed", end_date: now, error: `Pool "${pool}" does not exist. Create it (sluice pools set ${pool} <slots>) or use another pool.`, updated_at: now }, tryNumber);
     if (ok) this.log.warn({ tiId, pool }, "task names a missing pool");
   }
 }

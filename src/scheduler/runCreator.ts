@@ -18,15 +18,15 @@ export class RunCreator {
   ) {}
 
   /** Returns the earliest time a future interval ends (when to look again), or null. */
-  async createDue(now: number): Promise<number | null> {
-    const dags = await this.store.dags.listSchedulable();
+  async createDue(now: number, store: Store = this.store): Promise<number | null> {
+    const dags = await store.dags.listSchedulable();
     if (dags.length === 0) return null;
-    const active = await this.store.runs.countByDag(["queued", "running"]);
+    const active = await store.runs.countByDag(["queued", "running"]);
     let nextWake: number | null = null;
     for (const row of dags) {
       // One DAG's problem (say, params that its scheduled runs cannot satisfy) must not stop the others.
       try {
-        const wake = await this.createDueFor(row, active.get(row.dag_id) ?? 0, now);
+        const wake = await this.createDueFor(store, row, active.get(row.dag_id) ?? 0, now);
         if (wake !== null) nextWake = nextWake === null ? wake : Math.min(nextWake, wake);
       } catch (err) {
         this.log.error({ err, dagId: row.dag_id }, "could not create a scheduled run; will try again at the next sweep");
@@ -36,6 +36,7 @@ export class RunCreator {
   }
 
   private async createDueFor(
+    store: Store,
     row: { dag_id: string; version_hash: string; next_interval_start: number | null; next_interval_end: number | null },
     activeRuns: number,
     now: number,
@@ -57,7 +58,7 @@ export class RunCreator {
     // Up to maxActiveRuns creations per DAG per pass (catchup fills the slots quickly).
     for (let i = 0; i < spec.maxActiveRuns + 1; i++) {
       if (!candidate || (!spec.catchup && candidate.end.getTime() <= now)) {
-        const last = await this.store.runs.latestScheduled(row.dag_id);
+        const last = await store.runs.latestScheduled(row.dag_id);
         candidate = nextDataInterval(schedule, {
           last: last ? { start: new Date(last.interval_start), end: new Date(last.interval_end) } : undefined,
           start,
@@ -65,7 +66,7 @@ export class RunCreator {
           catchup: spec.catchup,
           now: new Date(now),
         });
-        await this.store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
+        await store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
       }
       if (!candidate) break;
       if (candidate.end.getTime() > now) {
@@ -74,9 +75,9 @@ export class RunCreator {
       }
       if (running >= spec.maxActiveRuns) break;
       // A backfill may already cover this interval: never run the same data twice.
-      if (!(await this.store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
+      if (!(await store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
         try {
-          const run = await createScheduledRun(this.store, spec, row.version_hash, candidate, now);
+          const run = await createScheduledRun(store, spec, row.version_hash, candidate, now);
           running++;
           this.log.info({ dagId: row.dag_id, runId: run.run_id }, "created scheduled run");
         } catch (err) {
@@ -84,27 +85,27 @@ export class RunCreator {
         }
       }
       const following = nextDataInterval(schedule, { last: candidate, start, end, catchup: true, now: new Date(now) });
-      await this.store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
+      await store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
       candidate = following;
     }
     return nextWake;
   }
 
   /** queued -> running for runs whose DAG has a free run slot, oldest logical date first. Returns started run pks. */
-  async startQueued(now: number): Promise<number[]> {
-    const queued = await this.store.runs.inStates(["queued"]);
+  async startQueued(now: number, store: Store = this.store): Promise<number[]> {
+    const queued = await store.runs.inStates(["queued"]);
     if (queued.length === 0) return [];
-    const running = await this.store.runs.countByDag(["running"]);
+    const running = await store.runs.countByDag(["running"]);
     const started: number[] = [];
     for (const run of queued) {
       const spec = await this.specs.get(run.dag_id, run.version_hash);
-      const dag = await this.store.dags.get(run.dag_id);
+      const dag = await store.dags.get(run.dag_id);
       if (!spec || !dag) continue;
       // A paused DAG keeps its queued runs waiting (manual triggers included), as in Airflow.
       if (dag.is_paused) continue;
       const n = running.get(run.dag_id) ?? 0;
       if (n >= spec.maxActiveRuns) continue;
-      if (await this.store.runs.setState(run.id, ["queued"], { state: "running", start_date: now, updated_at: now })) {
+      if (await store.runs.setState(run.id, ["queued"], { state: "running", start_date: now, updated_at: now })) {
         running.set(run.dag_id, n + 1);
         started.push(run.id);
       }

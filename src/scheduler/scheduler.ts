@@ -194,7 +194,7 @@ export class Scheduler {
       this.lastSweep = now;
       // Every sweep: cheap (one query; DAGs whose next interval has not ended cost a comparison),
       // and it notices DAGs unpaused or added by other processes within a loop interval.
-      await this.creator.createDue(now);
+      await this.store.exclusive("runs", (tx) => this.creator.createDue(now, tx));
       for (const pk of await this.reaper.timeoutRuns(now)) {
         // A timed-out run is finished too: tell its waiters (dags test, trigger --wait), and its run slot is free.
         const run = await this.store.runs.byPk(pk);
@@ -204,7 +204,7 @@ export class Scheduler {
       for (const pk of await this.reaper.reap(now)) this.markDirty(pk);
       for (const r of await this.store.runs.inStates(["running"])) this.markDirty(r.id);
     }
-    for (const pk of await this.creator.startQueued(now)) this.markDirty(pk);
+    for (const pk of await this.store.exclusive("runs", (tx) => this.creator.startQueued(now, tx))) this.markDirty(pk);
     if (sweep || this.retryCheck) {
       this.retryCheck = false;
       this.nextRetryAt = await this.store.tasks.nextRetryAt();

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { openDb, type DbHandle, type DbTarget } from "./db.js";
 import { DagQueries } from "./dagQueries.js";
 import { JobQueries } from "./jobQueries.js";
@@ -47,6 +48,21 @@ export class Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.handle.db.isTransaction) return fn(this);
     return this.handle.db.transaction().execute((trx) => fn(new Store({ ...this.handle, db: trx })));
+  }
+
+  /**
+   * Run `fn` while holding a cluster-wide lock named `name`, so schedulers
+   * sharing a PostgreSQL database take turns at read-then-write decisions
+   * (limits: pool slots, max active tasks/runs, parallelism). PostgreSQL: one
+   * transaction holding a transaction-scoped advisory lock. SQLite: one
+   * database belongs to one scheduler, so `fn` simply runs.
+   */
+  async exclusive<T>(name: string, fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.dialect !== "postgres" || this.handle.db.isTransaction) return fn(this);
+    return this.transaction(async (tx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(${`sluice:${name}`}))`.execute(tx.db);
+      return fn(tx);
+    });
   }
 
   migrate(): Promise<MigrateResult> {

@@ -384,5 +384,38 @@ for (const dialect of DIALECTS) describe(`scheduler limits and recovery on ${dia
         assert.equal(ti.owner_job, mine ? hJob : otherJob);
       }
     });
+
+    // Several schedulers share one database only on PostgreSQL (SQLite is one scheduler per file).
+    if (dialect === "postgres") {
+      it("two schedulers racing for the last slots of a pool and of a DAG never exceed either limit", async () => {
+        const h = await open({ slots: 0, loopIntervalMs: 3_600_000 });
+        const other = h.newScheduler({ store: await h.openAnotherStore(), slots: 0, loopIntervalMs: 3_600_000 });
+        await h.store.pools.upsert("narrow", 3);
+        await putDag(h.store, dag({ id: "pooled", schedule: null, maxActiveTasks: 100, pool: "narrow" }, (d) => {
+          for (let i = 0; i < 12; i++) d.task(`p${i}`, async () => i);
+        }), h.clock.t);
+        await putDag(h.store, dag({ id: "capped", schedule: null, maxActiveTasks: 2 }, (d) => {
+          for (let i = 0; i < 12; i++) d.task(`c${i}`, async () => i);
+        }), h.clock.t);
+        const pooled = await triggerRun(h.store, "pooled", { now: h.clock.t });
+        const capped = await triggerRun(h.store, "capped", { now: h.clock.t });
+        await h.scheduler.start();
+        await other.scheduler.start();
+        try {
+          await waitFor(() => h.exec.freeSlotsCalls > 0 && other.exec.freeSlotsCalls > 0, 10_000, "both schedulers' first pass");
+          await h.tick(1);
+          h.exec.slots = 32;
+          other.exec.slots = 32;
+          for (let round = 0; round < 5; round++) await Promise.all([h.scheduler.tick(), other.scheduler.tick()]);
+        } finally {
+          await h.scheduler.stop();
+          await other.scheduler.stop();
+        }
+        const active = async (runPk: number) => Object.values(await statesOf(h.store, runPk)).filter((s) => s === "queued" || s === "running").length;
+        assert.equal(await active(pooled.id), 3, "pool narrow has 3 slots");
+        assert.equal(await active(capped.id), 2, "capped allows 2 active tasks");
+        assert.equal(h.exec.launches.length + other.exec.launches.length, 5);
+      });
+    }
   });
 });
