@@ -172,7 +172,10 @@ export class Scheduler {
   async tick(): Promise<void> {
     const now = this.now();
     if (now - this.lastHeartbeat >= this.opts.heartbeatIntervalMs && this.jobId !== undefined) {
-      await this.store.jobs.heartbeat(this.jobId, now);
+      if (!(await this.store.jobs.heartbeat(this.jobId, now))) {
+        // Our attempts may have been judged zombies meanwhile; each one's compare-and-set decides who wins.
+        this.log.warn({ jobId: this.jobId }, "this scheduler had been declared dead by another one (a stall or database outage?); carrying on");
+      }
       this.lastHeartbeat = now;
     }
     if (this.processor && !this.scanning && now - this.lastScan >= this.opts.dagScanIntervalMs) {

@@ -16,8 +16,16 @@ export class JobQueries {
     return row.id;
   }
 
-  async heartbeat(id: number, now: number): Promise<void> {
-    await this.db.updateTable("scheduler_job").set({ heartbeat_at: now }).where("id", "=", id).execute();
+  /**
+   * Record a heartbeat. Returns false when another scheduler had declared this
+   * job dead (a long stall, a database outage); the job is running again from
+   * now on, and the caller should log it.
+   */
+  async heartbeat(id: number, now: number): Promise<boolean> {
+    const r = await this.db.updateTable("scheduler_job").set({ heartbeat_at: now }).where("id", "=", id).where("state", "=", "running").executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return true;
+    await this.db.updateTable("scheduler_job").set({ heartbeat_at: now, state: "running", ended_at: null }).where("id", "=", id).execute();
+    return false;
   }
 
   async end(id: number, now: number): Promise<void> {
