@@ -75,6 +75,14 @@ export const SluiceConfigSchema = z
       },
       "Task limits. (Retry defaults are set per DAG in code, so a DAG behaves the same wherever it runs.)",
     ),
+    api: section(
+      {
+        host: z.string().min(1).default("127.0.0.1").describe('Address the REST API listens on; "0.0.0.0" exposes it to the network.'),
+        port: int(0).max(65535).default(8080).describe("TCP port of the REST API (0 picks a free one)."),
+        maxBodyBytes: int(1).default(1048576).describe("Request bodies larger than this are refused with 413."),
+      },
+      "REST API server (`sluice api`, and inside `sluice standalone`).",
+    ),
     logging: section(
       {
         level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info").describe("Minimum log level."),

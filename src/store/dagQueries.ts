@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { DagSpec } from "../core/dagSpec.js";
 import { inTransaction } from "./inTransaction.js";
 import type { Database, DagTable } from "./schema.js";
@@ -6,6 +6,26 @@ import type { Database, DagTable } from "./schema.js";
 export type DagRow = Selectable<DagTable>;
 export type ImportErrorRow = Selectable<Database["import_error"]>;
 export type DagFileRow = Selectable<Database["dag_file"]>;
+
+/** A DAG row without its (possibly large) spec text: what lists need. */
+export type DagListRow = Omit<DagRow, "spec">;
+
+export interface DagSearch {
+  tag?: string;
+  owner?: string;
+  paused?: boolean;
+  /** Case-insensitive text search in id, description and owner. */
+  q?: string;
+  includeInactive?: boolean;
+  desc?: boolean;
+  limit: number;
+  offset: number;
+}
+
+/** Escape LIKE wildcards with "!" (SQLite has no default escape character). */
+function likeEscape(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
+}
 
 /** DAG definitions, their versions, the files they come from and import errors. */
 export class DagQueries {
@@ -71,6 +91,37 @@ export class DagQueries {
     let q = this.db.selectFrom("dag").selectAll().orderBy("dag_id");
     if (opts.activeOnly) q = q.where("is_active", "=", 1);
     return q.execute();
+  }
+
+  /**
+   * One page of the DAG list (API and UI): filters combine with AND, sorted by
+   * dag_id, plus the total count for pagination. Tags are JSON text, so a tag
+   * matches as its quoted JSON form inside the array; text search is
+   * case-insensitive on id, description and owner (lower() on both sides,
+   * because PostgreSQL's LIKE is case-sensitive and SQLite's is not).
+   */
+  async search(f: DagSearch): Promise<{ rows: DagListRow[]; total: number }> {
+    let q = this.db.selectFrom("dag");
+    if (!f.includeInactive) q = q.where("is_active", "=", 1);
+    if (f.paused !== undefined) q = q.where("is_paused", "=", f.paused ? 1 : 0);
+    if (f.owner !== undefined) q = q.where("owner", "=", f.owner);
+    if (f.tag !== undefined) q = q.where(sql<boolean>`tags like ${`%${likeEscape(JSON.stringify(f.tag))}%`} escape '!'`);
+    if (f.q) {
+      const pattern = `%${likeEscape(f.q.toLowerCase())}%`;
+      q = q.where((eb) =>
+        eb.or(
+          (["dag_id", "description", "owner"] as const).map((col) => eb(sql<string>`lower(coalesce(${sql.ref(col)}, ''))`, "like", sql<string>`${pattern} escape '!'`)),
+        ),
+      );
+    }
+    const total = await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
+    const rows = await q
+      .select(["dag_id", "fileloc", "version_hash", "is_paused", "is_active", "schedule", "timezone", "owner", "tags", "description", "next_interval_start", "next_interval_end", "updated_at"])
+      .orderBy("dag_id", f.desc ? "desc" : "asc")
+      .limit(f.limit)
+      .offset(f.offset)
+      .execute();
+    return { rows, total: Number(total?.n ?? 0) };
   }
 
   /** Active, unpaused DAGs that have a schedule: the ones the scheduler creates runs for (no spec text: it is read from the version cache). */

@@ -25,6 +25,9 @@ export interface NewRun {
 export interface RunFilter {
   dagId?: string;
   states?: RunState[];
+  /** Logical date range, inclusive, in ms. */
+  logicalFrom?: number;
+  logicalTo?: number;
   limit?: number;
   offset?: number;
 }
@@ -104,13 +107,28 @@ export class RunQueries {
     return this.db.selectFrom("dag_run").selectAll().where("id", "=", pk).executeTakeFirst();
   }
 
-  async list(f: RunFilter = {}): Promise<DagRunRow[]> {
-    let q = this.db.selectFrom("dag_run").selectAll().orderBy("logical_date", "desc").orderBy("id", "desc");
+  private filtered(f: RunFilter) {
+    let q = this.db.selectFrom("dag_run");
     if (f.dagId) q = q.where("dag_id", "=", f.dagId);
     if (f.states?.length) q = q.where("state", "in", f.states);
+    if (f.logicalFrom !== undefined) q = q.where("logical_date", ">=", f.logicalFrom);
+    if (f.logicalTo !== undefined) q = q.where("logical_date", "<=", f.logicalTo);
+    return q;
+  }
+
+  /** Newest logical date first. */
+  async list(f: RunFilter = {}): Promise<DagRunRow[]> {
+    let q = this.filtered(f).selectAll().orderBy("logical_date", "desc").orderBy("id", "desc");
     if (f.limit) q = q.limit(f.limit);
-    if (f.offset) q = q.offset(f.offset);
+    // SQLite accepts OFFSET only after a LIMIT.
+    if (f.offset) q = q.limit(f.limit ?? Number.MAX_SAFE_INTEGER).offset(f.offset);
     return q.execute();
+  }
+
+  /** How many runs match the filter (limit/offset ignored): the total for pagination. */
+  async count(f: RunFilter = {}): Promise<number> {
+    const row = await this.filtered(f).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async inStates(states: RunState[]): Promise<DagRunRow[]> {

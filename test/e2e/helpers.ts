@@ -64,6 +64,8 @@ export function sluiceEnv(o: { dbUrl?: string; home: string; extra?: Record<stri
   env.SLUICE_HOME = o.home;
   env.SLUICE_SCHEDULER__LOOP_INTERVAL_MS = "200";
   env.SLUICE_SCHEDULER__DAG_SCAN_INTERVAL_MS = "500";
+  // Standalones run side by side in the tests: each API takes a free port.
+  env.SLUICE_API__PORT = "0";
   Object.assign(env, o.extra ?? {});
   return env;
 }

@@ -1,0 +1,66 @@
+/**
+ * The one place where errors become HTTP answers. Every error body has the
+ * same shape, `{ error: { code, message, details? } }`, so clients (and the
+ * UI) handle them with one code path. Input problems are 4xx with a message
+ * naming the field; only our own bugs and infrastructure failures are 5xx.
+ */
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { ErrorCode, SluiceError } from "../core/errors.js";
+
+export interface HttpError {
+  status: number;
+  body: { error: { code: string; message: string; details?: Record<string, unknown> } };
+}
+
+/** SluiceError codes a client can cause, and the status each one means. Anything else is a 500. */
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.DagNotFound]: 404,
+  [ErrorCode.RunNotFound]: 404,
+  [ErrorCode.TaskNotFound]: 404,
+  [ErrorCode.ParamsInvalid]: 400,
+  [ErrorCode.Usage]: 400,
+  [ErrorCode.StateConflict]: 409,
+  [ErrorCode.RunExists]: 409,
+};
+
+/** Codes of fastify's own errors that we rename to something stable and documented. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "INVALID_BODY",
+  FST_ERR_CTP_INVALID_JSON_BODY: "INVALID_BODY",
+};
+
+const error = (status: number, code: string, message: string, details?: Record<string, unknown>): HttpError => ({
+  status,
+  body: { error: details ? { code, message, details } : { code, message } },
+});
+
+/** Map anything thrown while handling a request to a status and an error body. */
+export function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = (err as { validationContext?: string }).validationContext ?? "request";
+    const fields = err.validation.map((v) => ({ field: v.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)", in: where, message: v.message ?? "invalid" }));
+    const text = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+    return error(400, "VALIDATION_FAILED", `Invalid ${where}: ${text}.`, { fields });
+  }
+  if (err instanceof SluiceError) {
+    const status = STATUS_BY_CODE[err.code];
+    if (status !== undefined) return error(status, err.code, err.message, err.details);
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e?.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return error(413, "PAYLOAD_TOO_LARGE", `Request body is larger than ${maxBodyBytes} bytes (api.maxBodyBytes).`);
+  }
+  // Fastify's own client errors (bad JSON, unsupported content type, …) keep their status.
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = (e.code && FASTIFY_CODES[e.code]) ?? "BAD_REQUEST";
+    return error(e.statusCode, code, e.message ?? "Bad request.");
+  }
+  return error(500, "INTERNAL", "Internal error; the server log has the details.");
+}
+
+/** Throw from a handler for a missing resource (the error handler turns it into 404). */
+export function notFound(code: typeof ErrorCode.DagNotFound | typeof ErrorCode.RunNotFound | typeof ErrorCode.TaskNotFound, message: string): SluiceError {
+  return new SluiceError(code, message);
+}

@@ -1,0 +1,208 @@
+import { z } from "zod";
+import { downstreamMap, type DagSpec } from "../../core/dagSpec.js";
+import { ErrorCode } from "../../core/errors.js";
+import { describeSchedule, parseSchedule } from "../../core/schedule.js";
+import { dagSpecOf, type DagListRow } from "../../store/dagQueries.js";
+import { notFound } from "../errors.js";
+import { DagIdParams, errors, iso, MaybeTimestamp, Page, queryBool, Timestamp } from "../schemas.js";
+import type { ApiApp, ApiDeps } from "../types.js";
+
+const DagSummary = z.object({
+  dagId: z.string(),
+  description: z.string().nullable(),
+  owner: z.string().nullable(),
+  tags: z.array(z.string()),
+  fileloc: z.string().describe("File that defines the DAG, relative to the DAG folder."),
+  schedule: z.string().nullable().describe("As written in the DAG (cron, preset, interval) or null for manual only."),
+  timezone: z.string(),
+  scheduleDescription: z.string().describe('The schedule in words, e.g. "every day at 02:00 (UTC)".'),
+  paused: z.boolean(),
+  active: z.boolean().describe("False once the DAG's file is gone or no longer defines it."),
+  versionHash: z.string(),
+  nextRun: z
+    .object({ logicalDate: Timestamp, runAfter: Timestamp.describe("When the run is created (end of its data interval).") })
+    .nullable()
+    .describe("Next scheduled run, when the scheduler has computed it."),
+  updatedAt: Timestamp,
+});
+
+const DagDetail = DagSummary.extend({
+  start: MaybeTimestamp,
+  end: MaybeTimestamp,
+  catchup: z.boolean(),
+  maxActiveRuns: z.number(),
+  maxActiveTasks: z.number(),
+  runTimeoutMs: z.number().nullable(),
+  params: z.record(z.string(), z.unknown()).describe("Default params."),
+  paramsSchema: z.record(z.string(), z.unknown()).nullable().describe("JSON Schema a trigger's conf is validated against."),
+  docs: z.string().nullable().describe("Markdown docs of the DAG."),
+  taskCount: z.number(),
+});
+
+const TaskNode = z.object({
+  taskId: z.string(),
+  kind: z.enum(["function", "shell"]),
+  upstream: z.array(z.string()),
+  downstream: z.array(z.string()),
+  triggerRule: z.string(),
+  retries: z.number(),
+  timeoutMs: z.number().nullable(),
+  pool: z.string(),
+  queue: z.string(),
+  priorityWeight: z.number(),
+  doc: z.string().nullable(),
+  command: z.string().nullable().describe("Shell tasks only."),
+});
+
+const Structure = z.object({
+  dagId: z.string(),
+  versionHash: z.string(),
+  tasks: z.array(TaskNode),
+  edges: z.array(z.object({ from: z.string(), to: z.string() })).describe("One edge per upstream -> downstream dependency."),
+});
+
+function scheduleInWords(schedule: string | null, timezone: string): string {
+  try {
+    return describeSchedule(parseSchedule(schedule, timezone));
+  } catch {
+    // Stored schedules were valid when parsed; a newer parser may disagree. Show it as written rather than fail.
+    return schedule ?? "manual only";
+  }
+}
+
+function summary(row: DagListRow): z.output<typeof DagSummary> {
+  return {
+    dagId: row.dag_id,
+    description: row.description,
+    owner: row.owner,
+    tags: JSON.parse(row.tags) as string[],
+    fileloc: row.fileloc,
+    schedule: row.schedule,
+    timezone: row.timezone,
+    scheduleDescription: scheduleInWords(row.schedule, row.timezone),
+    paused: row.is_paused === 1,
+    active: row.is_active === 1,
+    versionHash: row.version_hash,
+    nextRun:
+      row.next_interval_start === null || row.next_interval_end === null
+        ? null
+        : { logicalDate: iso(row.next_interval_start)!, runAfter: iso(row.next_interval_end)! },
+    updatedAt: iso(row.updated_at)!,
+  };
+}
+
+function structure(spec: DagSpec, versionHash: string): z.output<typeof Structure> {
+  const down = downstreamMap(spec);
+  return {
+    dagId: spec.id,
+    versionHash,
+    tasks: spec.tasks.map((t) => ({
+      taskId: t.id,
+      kind: t.kind,
+      upstream: t.upstream,
+      downstream: down.get(t.id) ?? [],
+      triggerRule: t.triggerRule,
+      retries: t.retries,
+      timeoutMs: t.timeoutMs ?? null,
+      pool: t.pool,
+      queue: t.queue,
+      priorityWeight: t.priorityWeight,
+      doc: t.doc ?? null,
+      command: t.command ?? null,
+    })),
+    edges: spec.tasks.flatMap((t) => t.upstream.map((u) => ({ from: u, to: t.id }))),
+  };
+}
+
+const noDag = (dagId: string) => notFound(ErrorCode.DagNotFound, `No DAG "${dagId}". GET /api/v1/dags lists the DAGs Sluice knows.`);
+
+export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void {
+  app.get(
+    "/dags",
+    {
+      schema: {
+        tags: ["dags"],
+        summary: "List DAGs (filter, search, paginate; sorted by id)",
+        querystring: z.object({
+          tag: z.string().min(1).optional().describe("Only DAGs with this tag."),
+          owner: z.string().min(1).optional(),
+          paused: queryBool.optional().describe("true: only paused DAGs; false: only unpaused."),
+          q: z.string().max(200).optional().describe("Case-insensitive text search in id, description and owner."),
+          includeInactive: queryBool.default(false).describe("Also list DAGs whose file is gone."),
+          order: z.enum(["asc", "desc"]).default("asc").describe("Sort order of dag_id."),
+          ...Page,
+        }),
+        response: { 200: z.object({ dags: z.array(DagSummary), total: z.number(), limit: z.number(), offset: z.number() }), ...errors(400) },
+      },
+    },
+    async (req) => {
+      const { order, ...f } = req.query;
+      const { rows, total } = await store.dags.search({ ...f, desc: order === "desc" });
+      return { dags: rows.map(summary), total, limit: f.limit, offset: f.offset };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId",
+    { schema: { tags: ["dags"], summary: "DAG detail", params: DagIdParams, response: { 200: DagDetail, ...errors(404) } } },
+    async (req) => {
+      const row = await store.dags.get(req.params.dagId);
+      if (!row) throw noDag(req.params.dagId);
+      const spec = dagSpecOf(row);
+      return {
+        ...summary(row),
+        start: spec.start ?? null,
+        end: spec.end ?? null,
+        catchup: spec.catchup,
+        maxActiveRuns: spec.maxActiveRuns,
+        maxActiveTasks: spec.maxActiveTasks,
+        runTimeoutMs: spec.runTimeoutMs ?? null,
+        params: spec.params,
+        paramsSchema: spec.paramsSchema ?? null,
+        docs: spec.docs ?? null,
+        taskCount: spec.tasks.length,
+      };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/structure",
+    {
+      schema: {
+        tags: ["dags"],
+        summary: "Tasks and edges of a DAG (current version, or the one a run used)",
+        params: DagIdParams,
+        querystring: z.object({ version: z.string().min(1).optional().describe("Version hash (a run's versionHash); default: current.") }),
+        response: { 200: Structure, ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const { dagId } = req.params;
+      const row = await store.dags.get(dagId);
+      if (!row) throw noDag(dagId);
+      const version = req.query.version ?? row.version_hash;
+      const spec = version === row.version_hash ? dagSpecOf(row) : await store.dags.versionSpec(dagId, version);
+      if (!spec) throw notFound(ErrorCode.DagNotFound, `DAG "${dagId}" has no version "${version}".`);
+      return structure(spec, version);
+    },
+  );
+
+  app.patch(
+    "/dags/:dagId",
+    {
+      schema: {
+        tags: ["dags"],
+        summary: "Pause or unpause a DAG",
+        params: DagIdParams,
+        body: z.strictObject({ paused: z.boolean() }),
+        response: { 200: DagSummary, ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const { dagId } = req.params;
+      if (!(await store.dags.setPaused(dagId, req.body.paused, now()))) throw noDag(dagId);
+      onChange();
+      return summary((await store.dags.get(dagId))!);
+    },
+  );
+}

@@ -1,0 +1,170 @@
+import { z } from "zod";
+import { ErrorCode } from "../../core/errors.js";
+import { RUN_STATES, type RunState } from "../../core/states.js";
+import { clearTasks } from "../../runs/clearTasks.js";
+import { triggerRun } from "../../runs/createRun.js";
+import { dagSpecOf } from "../../store/dagQueries.js";
+import type { DagRunRow } from "../../store/runQueries.js";
+import type { Store } from "../../store/store.js";
+import { notFound } from "../errors.js";
+import { DagIdParams, errors, iso, MaybeTimestamp, Page, parseJson, RunParams, Timestamp } from "../schemas.js";
+import type { ApiApp, ApiDeps } from "../types.js";
+
+const Run = z.object({
+  dagId: z.string(),
+  runId: z.string(),
+  runType: z.string().describe('"scheduled", "manual" or "backfill".'),
+  state: z.string().describe('"queued", "running", "success" or "failed".'),
+  logicalDate: Timestamp,
+  dataIntervalStart: Timestamp,
+  dataIntervalEnd: Timestamp,
+  versionHash: z.string().describe("DAG version the run was created with (see /dags/{dagId}/structure?version=)."),
+  conf: z.unknown(),
+  params: z.unknown().describe("Resolved params: the DAG's defaults overlaid with conf."),
+  queuedAt: Timestamp,
+  startDate: MaybeTimestamp,
+  endDate: MaybeTimestamp,
+  note: z.string().nullable(),
+});
+const RunDetail = Run.extend({ taskStates: z.record(z.string(), z.number()).describe("Number of task instances per state.") });
+
+export function runJson(r: DagRunRow): z.output<typeof Run> {
+  return {
+    dagId: r.dag_id,
+    runId: r.run_id,
+    runType: r.run_type,
+    state: r.state,
+    logicalDate: iso(r.logical_date)!,
+    dataIntervalStart: iso(r.interval_start)!,
+    dataIntervalEnd: iso(r.interval_end)!,
+    versionHash: r.version_hash,
+    conf: parseJson(r.conf),
+    params: parseJson(r.params),
+    queuedAt: iso(r.queued_at)!,
+    startDate: iso(r.start_date),
+    endDate: iso(r.end_date),
+    note: r.note,
+  };
+}
+
+/** The run, or a 404 naming what was missing (the DAG or the run). */
+export async function findRun(store: Store, dagId: string, runId: string): Promise<DagRunRow> {
+  const run = await store.runs.get(dagId, runId);
+  if (run) return run;
+  if (!(await store.dags.get(dagId))) throw notFound(ErrorCode.DagNotFound, `No DAG "${dagId}".`);
+  throw notFound(ErrorCode.RunNotFound, `DAG "${dagId}" has no run "${runId}". GET /api/v1/dags/${dagId}/runs lists its runs.`);
+}
+
+// Run ids appear in URLs and log lines: printable, no slashes or spaces.
+const RunId = z.string().regex(/^[A-Za-z0-9_.:+@-]{1,250}$/, "use 1–250 letters, digits or _ . : + @ -");
+const StateList = z
+  .string()
+  .transform((s) => s.split(",").filter(Boolean))
+  .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]])))
+  .describe(`Comma-separated run states: ${RUN_STATES.join(", ")}.`);
+
+export function runRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
+  app.post(
+    "/dags/:dagId/runs",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Trigger a run (conf is validated against the DAG's params schema)",
+        params: DagIdParams,
+        // nullish: fastify hands a POST without a body to the validator as null; that means "all defaults".
+        body: z
+          .strictObject({
+            conf: z.record(z.string(), z.unknown()).optional().describe("Params for this run; merged over the DAG's defaults."),
+            runId: RunId.optional().describe('Default: "manual__<logical date>".'),
+            logicalDate: Timestamp.optional().describe("Default: now."),
+          })
+          .nullish(),
+        response: { 201: Run, ...errors(400, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      const run = await triggerRun(store, req.params.dagId, {
+        conf: body.conf,
+        runId: body.runId,
+        logicalDate: body.logicalDate === undefined ? undefined : new Date(body.logicalDate),
+      });
+      onChange();
+      return reply.code(201).send(runJson(run));
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "List a DAG's runs, newest logical date first",
+        params: DagIdParams,
+        querystring: z.object({
+          state: StateList.optional(),
+          from: Timestamp.optional().describe("Logical date at or after."),
+          to: Timestamp.optional().describe("Logical date at or before."),
+          ...Page,
+        }),
+        response: { 200: z.object({ runs: z.array(Run), total: z.number(), limit: z.number(), offset: z.number() }), ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const { dagId } = req.params;
+      if (!(await store.dags.get(dagId))) throw notFound(ErrorCode.DagNotFound, `No DAG "${dagId}".`);
+      const q = req.query;
+      const filter = {
+        dagId,
+        states: q.state,
+        logicalFrom: q.from === undefined ? undefined : Date.parse(q.from),
+        logicalTo: q.to === undefined ? undefined : Date.parse(q.to),
+      };
+      const [rows, total] = await Promise.all([store.runs.list({ ...filter, limit: q.limit, offset: q.offset }), store.runs.count(filter)]);
+      return { runs: rows.map(runJson), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/:runId",
+    { schema: { tags: ["runs"], summary: "Run detail", params: RunParams, response: { 200: RunDetail, ...errors(404) } } },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      return { ...runJson(run), taskStates: await store.tasks.stateCounts(run.id) };
+    },
+  );
+
+  app.post(
+    "/dags/:dagId/runs/:runId/clear",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Clear task instances so they run again (whole run, failed only, or some tasks with their downstream)",
+        params: RunParams,
+        body: z
+          .strictObject({
+            onlyFailed: z.boolean().default(false).describe("Only failed and upstream_failed instances."),
+            taskIds: z.array(z.string().min(1)).min(1).optional().describe("Default: every task."),
+            downstream: z.boolean().default(false).describe("Also clear everything downstream of taskIds."),
+          })
+          .nullish(),
+        response: { 200: z.object({ cleared: z.array(z.string()).describe("Task ids that were cleared.") }), ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      const body = req.body ?? { onlyFailed: false, downstream: false };
+      // The run's own version: its task list is what the run holds, even if the DAG changed since.
+      const current = await store.dags.get(run.dag_id);
+      const spec = (await store.dags.versionSpec(run.dag_id, run.version_hash)) ?? (current && dagSpecOf(current));
+      if (!spec) throw notFound(ErrorCode.DagNotFound, `No DAG "${run.dag_id}".`);
+      const cleared = await clearTasks(store, run, spec, {
+        taskIds: body.taskIds,
+        downstream: body.downstream,
+        onlyStates: body.onlyFailed ? ["failed", "upstream_failed"] : undefined,
+      });
+      if (cleared.length > 0) onChange();
+      return { cleared };
+    },
+  );
+}

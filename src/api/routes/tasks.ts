@@ -1,0 +1,185 @@
+import { z } from "zod";
+import { ErrorCode, SluiceError } from "../../core/errors.js";
+import { markTask } from "../../runs/clearTasks.js";
+import type { DagRunRow } from "../../store/runQueries.js";
+import type { Store } from "../../store/store.js";
+import type { TaskInstanceRow, TaskTryRow } from "../../store/taskQueries.js";
+import { notFound } from "../errors.js";
+import { errors, iso, MaybeTimestamp, parseJson, queryInt, RunParams, TaskParams } from "../schemas.js";
+import type { ApiApp, ApiDeps } from "../types.js";
+import { findRun } from "./runs.js";
+
+const TaskInstance = z.object({
+  taskId: z.string(),
+  mapIndex: z.number(),
+  state: z.string(),
+  tryNumber: z.number().describe("Tries started so far (0: never ran)."),
+  maxTries: z.number(),
+  pool: z.string(),
+  queue: z.string(),
+  priorityWeight: z.number(),
+  queuedAt: MaybeTimestamp,
+  startDate: MaybeTimestamp,
+  endDate: MaybeTimestamp,
+  durationMs: z.number().nullable(),
+  nextTryAt: MaybeTimestamp.describe("When an up_for_retry instance may run again."),
+  hostname: z.string().nullable(),
+  pid: z.number().nullable(),
+  result: z.unknown().describe("JSON result of the latest successful try."),
+  error: z.string().nullable(),
+});
+
+const Try = z.object({
+  tryNumber: z.number(),
+  state: z.string(),
+  startDate: MaybeTimestamp,
+  endDate: MaybeTimestamp,
+  durationMs: z.number().nullable(),
+  hostname: z.string().nullable(),
+  pid: z.number().nullable(),
+  error: z.string().nullable(),
+});
+
+const LogPage = z.object({
+  tryNumber: z.number(),
+  lines: z.array(z.object({ id: z.number(), ts: MaybeTimestamp, stream: z.string(), line: z.string() })),
+  nextAfter: z.number().describe("Pass as `after` to read the next page (or to poll for new lines)."),
+  more: z.boolean().describe("True when more lines exist right now beyond this page."),
+});
+
+function tiJson(ti: TaskInstanceRow): z.output<typeof TaskInstance> {
+  return {
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+    state: ti.state,
+    tryNumber: ti.try_number,
+    maxTries: ti.max_tries,
+    pool: ti.pool,
+    queue: ti.queue,
+    priorityWeight: ti.priority_weight,
+    queuedAt: iso(ti.queued_at),
+    startDate: iso(ti.start_date),
+    endDate: iso(ti.end_date),
+    durationMs: ti.duration_ms === null ? null : Number(ti.duration_ms),
+    nextTryAt: iso(ti.next_try_at),
+    hostname: ti.hostname,
+    pid: ti.pid,
+    result: parseJson(ti.result),
+    error: ti.error,
+  };
+}
+
+function tryJson(t: Omit<TaskTryRow, "id" | "ti_id">): z.output<typeof Try> {
+  return {
+    tryNumber: t.try_number,
+    state: t.state,
+    startDate: iso(t.start_date),
+    endDate: iso(t.end_date),
+    durationMs: t.duration_ms === null ? null : Number(t.duration_ms),
+    hostname: t.hostname,
+    pid: t.pid,
+    error: t.error,
+  };
+}
+
+/**
+ * Finished tries are recorded when they end; the try in progress lives only
+ * on the task instance, so it is added here so clients see every try.
+ */
+function allTries(ti: TaskInstanceRow, recorded: TaskTryRow[]): z.output<typeof Try>[] {
+  const out = recorded.map(tryJson);
+  if (ti.try_number > 0 && !recorded.some((t) => t.try_number === ti.try_number) && (ti.state === "queued" || ti.state === "running")) {
+    out.push(tryJson({ ...ti, try_number: ti.try_number, duration_ms: null, error: null }));
+  }
+  return out;
+}
+
+async function findTask(store: Store, run: DagRunRow, taskId: string): Promise<TaskInstanceRow> {
+  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId);
+  if (!ti) throw notFound(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}".`);
+  return ti;
+}
+
+export function taskRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
+  app.get(
+    "/dags/:dagId/runs/:runId/tasks",
+    {
+      schema: { tags: ["tasks"], summary: "Task instances of a run", params: RunParams, response: { 200: z.object({ tasks: z.array(TaskInstance) }), ...errors(404) } },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      return { tasks: (await store.tasks.forRun(run.id)).map(tiJson) };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/:runId/tasks/:taskId",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "Task instance detail with every try",
+        params: TaskParams,
+        response: { 200: TaskInstance.extend({ tries: z.array(Try) }), ...errors(404) },
+      },
+    },
+    async (req) => {
+      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId);
+      return { ...tiJson(ti), tries: allTries(ti, await store.tasks.tries(ti.id)) };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/:runId/tasks/:taskId/logs",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "Log lines of one try, paged by line id",
+        params: TaskParams,
+        querystring: z.object({
+          try: queryInt(1, 1_000_000).optional().describe("Try number; default: the latest."),
+          after: queryInt(0, Number.MAX_SAFE_INTEGER).default(0).describe("Return lines with an id greater than this."),
+          limit: queryInt(1, 10_000).default(1000),
+        }),
+        response: { 200: LogPage, ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId);
+      const { after, limit } = req.query;
+      const tryNumber = req.query.try ?? ti.try_number;
+      if (tryNumber > ti.try_number) {
+        throw notFound(ErrorCode.TaskNotFound, `Task "${ti.task_id}" has no try ${tryNumber}: it has started ${ti.try_number} ${ti.try_number === 1 ? "try" : "tries"}.`);
+      }
+      // One extra row tells whether another page exists without a count query.
+      const rows = tryNumber === 0 ? [] : await store.logs.read(ti.id, tryNumber, { afterId: after, limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      return {
+        tryNumber,
+        lines: page.map((l) => ({ id: l.id, ts: iso(l.ts), stream: l.stream, line: l.line })),
+        nextAfter: page.length ? page[page.length - 1].id : after,
+        more: rows.length > limit,
+      };
+    },
+  );
+
+  app.post(
+    "/dags/:dagId/runs/:runId/tasks/:taskId/mark",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "Mark a finished task instance success or failed (409 while it runs)",
+        params: TaskParams,
+        body: z.strictObject({ state: z.enum(["success", "failed"]) }),
+        response: { 200: TaskInstance, ...errors(400, 404, 409) },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      if (!(await markTask(store, run, req.params.taskId, req.body.state))) {
+        throw new SluiceError(ErrorCode.StateConflict, `Task "${req.params.taskId}" changed state while it was being marked; retry.`);
+      }
+      onChange();
+      return tiJson(await findTask(store, run, req.params.taskId));
+    },
+  );
+}
