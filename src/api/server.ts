@@ -5,7 +5,8 @@
  * cannot drift from what the server accepts.
  *
  * createApiServer() does not listen: `sluice api` / `sluice standalone` call
- * listen(), tests use inject(). Auth and the web UI are separate slices.
+ * listen(), tests use inject(). Auth (api.auth, on by default) is enforced by
+ * one onRequest hook (auth.ts); the web UI is a separate slice.
  */
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -14,12 +15,14 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from "pino";
 import type { SluiceConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
+import { authHook, authRoutes, isPublic } from "./auth.js";
 import { toHttpError } from "./errors.js";
 import { dagRoutes } from "./routes/dags.js";
 import { healthRoutes } from "./routes/health.js";
 import { importErrorRoutes } from "./routes/importErrors.js";
 import { runRoutes } from "./routes/runs.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { ErrorBody } from "./schemas.js";
 import type { ApiApp, ApiDeps } from "./types.js";
 
 export const API_PREFIX = "/api/v1";
@@ -67,12 +70,43 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     now: opts.now ?? Date.now,
   };
 
+  app.decorateRequest("auth", null);
+  if (opts.config.api.auth) {
+    app.addHook("onRequest", authHook(deps, API_PREFIX));
+    // Document what the hook does: protected routes may answer 401/403; public ones need no credentials.
+    app.addHook("onRoute", (route) => {
+      if (!route.url.startsWith(API_PREFIX) || !route.schema || route.schema.hide) return;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (methods.every((m) => isPublic(m, route.url, API_PREFIX))) {
+        route.schema = { ...route.schema, security: [] };
+        return;
+      }
+      const response = (route.schema.response ?? {}) as Record<string, unknown>;
+      route.schema = { ...route.schema, response: { 401: ErrorBody, 403: ErrorBody, ...response } };
+    });
+  }
+
   void app.register(fastifySwagger, {
     openapi: {
       openapi: "3.0.3",
-      info: { title: "Sluice REST API", version: "v1", description: "Manage and watch Sluice DAGs, runs and task instances. Errors: `{ error: { code, message, details? } }`." },
+      info: {
+        title: "Sluice REST API",
+        version: "v1",
+        description:
+          "Manage and watch Sluice DAGs, runs and task instances. Errors: `{ error: { code, message, details? } }`. " +
+          "Authenticate with `Authorization: Bearer <token>` (`sluice users token <username>`) or the session cookie from POST /auth/login; " +
+          "cookie requests that change state also send `X-CSRF-Token`. Viewers read; operators also trigger, pause, clear and mark; admins do everything.",
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: "http", scheme: "bearer", description: "An API token (slc_…) from `sluice users token`." },
+          cookieAuth: { type: "apiKey", in: "cookie", name: "sluice_session", description: "Set by POST /api/v1/auth/login." },
+        },
+      },
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
       tags: [
         { name: "health", description: "Liveness and version" },
+        { name: "auth", description: "Sign in and out; who am I" },
         { name: "dags", description: "DAGs, their structure and import errors" },
         { name: "runs", description: "DAG runs: trigger, list, clear" },
         { name: "tasks", description: "Task instances, tries and logs" },
@@ -86,6 +120,7 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     async (api) => {
       const typed = api.withTypeProvider<ZodTypeProvider>() as unknown as ApiApp;
       healthRoutes(typed, deps);
+      authRoutes(typed, deps);
       dagRoutes(typed, deps);
       importErrorRoutes(typed, deps);
       runRoutes(typed, deps);

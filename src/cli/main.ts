@@ -6,6 +6,7 @@ import { registerInit } from "./commands/init.js";
 import { registerRuns } from "./commands/runs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTasks } from "./commands/tasks.js";
+import { registerUsers } from "./commands/users.js";
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerDags(program);
 registerRuns(program);
 registerTasks(program);
 registerAdmin(program);
+registerUsers(program);
 
 // Every --help shows an example: leaf commands add their own; the root and the command groups get theirs here.
 const GROUP_EXAMPLES: Record<string, string> = {
@@ -34,6 +36,7 @@ const GROUP_EXAMPLES: Record<string, string> = {
   db: "sluice db migrate",
   config: "SLUICE_EXECUTOR__SLOTS=4 sluice config show",
   pools: "sluice pools set warehouse 4",
+  users: "sluice users create ana --role operator && sluice users token ana",
 };
 program.addHelpText("after", "\nExample:\n  $ npx sluice init my-pipelines && cd my-pipelines && npx sluice standalone");
 for (const cmd of program.commands) {

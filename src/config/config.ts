@@ -80,6 +80,10 @@ export const SluiceConfigSchema = z
         host: z.string().min(1).default("127.0.0.1").describe('Address the REST API listens on; "0.0.0.0" exposes it to the network.'),
         port: int(0).max(65535).default(8080).describe("TCP port of the REST API (0 picks a free one)."),
         maxBodyBytes: int(1).default(1048576).describe("Request bodies larger than this are refused with 413."),
+        auth: z
+          .boolean()
+          .default(true)
+          .describe("Require sign-in (session or API token) for every route but /health, /version and login; false only for local experiments."),
       },
       "REST API server (`sluice api`, and inside `sluice standalone`).",
     ),

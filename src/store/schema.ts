@@ -18,6 +18,9 @@ export interface Database {
   task_log: TaskLogTable;
   pool: PoolTable;
   scheduler_job: SchedulerJobTable;
+  app_user: AppUserTable;
+  api_token: ApiTokenTable;
+  app_session: AppSessionTable;
 }
 
 export interface SchemaTable {
@@ -159,4 +162,33 @@ export interface SchedulerJobTable {
   started_at: number;
   heartbeat_at: number;
   ended_at: number | null;
+}
+
+export interface AppUserTable {
+  id: Generated<number>;
+  username: string;
+  /** "scrypt$N$r$p$salt$hash" (see auth/password.ts); never the password. */
+  password_hash: string;
+  /** "viewer" | "operator" | "admin". */
+  role: string;
+  created_at: number;
+}
+
+export interface ApiTokenTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** SHA-256 (hex) of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface AppSessionTable {
+  /** SHA-256 (hex) of the session secret held in the browser's cookie. */
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
 }

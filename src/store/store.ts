@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import { openDb, type DbHandle, type DbTarget } from "./db.js";
+import { AuthQueries } from "./authQueries.js";
 import { DagQueries } from "./dagQueries.js";
 import { JobQueries } from "./jobQueries.js";
 import { LogQueries } from "./logQueries.js";
@@ -20,6 +21,7 @@ export class Store {
   readonly logs: LogQueries;
   readonly jobs: JobQueries;
   readonly pools: PoolQueries;
+  readonly auth: AuthQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -28,6 +30,7 @@ export class Store {
     this.logs = new LogQueries(handle.db);
     this.jobs = new JobQueries(handle.db);
     this.pools = new PoolQueries(handle.db);
+    this.auth = new AuthQueries(handle.db);
   }
 
   get dialect(): Dialect {

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { z } from "zod";
 import { createApiServer } from "../../src/api/server.js";
+import { createToken, createUser } from "../../src/auth/users.js";
 import type { ApiApp } from "../../src/api/types.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { dagVersionHash } from "../../src/core/dagSpec.js";
@@ -51,6 +52,9 @@ const zeta = dag({ id: "zeta", schedule: "15m", tags: ["ops"] }, (d) => {
 const ROUTES = [
   ["get", "/health"],
   ["get", "/version"],
+  ["post", "/auth/login"],
+  ["post", "/auth/logout"],
+  ["get", "/auth/me"],
   ["get", "/dags"],
   ["get", "/dags/{dagId}"],
   ["patch", "/dags/{dagId}"],
@@ -76,9 +80,11 @@ for (const dialect of DIALECTS) {
     let app: ApiApp;
     let changes = 0;
     let clock = T0;
+    /** Every request authenticates as an admin with an API token (auth itself is covered by auth.test.ts). */
+    let auth: { authorization: string };
 
     const call = async (method: "GET" | "POST" | "PATCH", url: string, payload?: unknown) => {
-      const res = await app.inject({ method, url: V1 + url, payload: payload as object | undefined });
+      const res = await app.inject({ method, url: V1 + url, payload: payload as object | undefined, headers: auth });
       return { status: res.statusCode, json: res.json() as any, headers: res.headers };
     };
     const expectError = async (method: "GET" | "POST" | "PATCH", url: string, payload: unknown, status: number, code: string) => {
@@ -102,6 +108,8 @@ for (const dialect of DIALECTS) {
         await store.dags.upsert(spec, dagVersionHash(spec), T0, false);
       }
       await store.dags.setPaused("reports", true, T0);
+      await createUser(store, { username: "admin", role: "admin", password: "correct horse battery" });
+      auth = { authorization: `Bearer ${(await createToken(store, "admin", "api-test")).token}` };
       app = createApiServer({ store, config: defaultConfig(), log: pino({ level: "silent" }), onChange: () => changes++, now: () => clock });
       await app.ready();
     });
@@ -364,7 +372,7 @@ for (const dialect of DIALECTS) {
       const huge = { conf: { blob: "x".repeat(1024 * 1024 + 10) } };
       const big = await expectError("POST", "/dags/etl/runs", huge, 413, "PAYLOAD_TOO_LARGE");
       assert.match(big.error.message, /1048576/);
-      const malformed = await app.inject({ method: "POST", url: `${V1}/dags/etl/runs`, headers: { "content-type": "application/json" }, payload: "{conf:" });
+      const malformed = await app.inject({ method: "POST", url: `${V1}/dags/etl/runs`, headers: { ...auth, "content-type": "application/json" }, payload: "{conf:" });
       assert.equal(malformed.statusCode, 400);
       assert.equal(malformed.json().error.code, "INVALID_BODY");
       await expectError("GET", "/no/such/route", undefined, 404, "NOT_FOUND");

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { createApiServer, API_PREFIX } from "../../api/server.js";
+import { ensureInitialAdmin } from "../../auth/users.js";
 import type { ApiApp } from "../../api/types.js";
 import { createSluice, openSluiceStore } from "../../app/createSluice.js";
 import type { SluiceConfig } from "../../config/config.js";
@@ -77,6 +78,16 @@ async function runScheduler(cmd: Command, role: "standalone" | "scheduler"): Pro
   );
   await sluice.start();
   if (role === "standalone") {
+    if (config.api.auth) {
+      const admin = await ensureInitialAdmin(sluice.store);
+      // On stdout, once, and not through the logger: log files and collectors must not keep it.
+      if (admin) {
+        process.stdout.write(
+          `\nFirst start: created the admin user for the REST API.\n  username: ${admin.username}\n  password: ${admin.password}\n` +
+            `This password is shown only now (it is stored hashed). Add users with \`sluice users create\`.\n\n`,
+        );
+      }
+    }
     try {
       api = await startApi(sluice.store, config, log, () => sluice.scheduler.wake());
     } catch (err) {
@@ -101,6 +112,9 @@ async function runApi(cmd: Command): Promise<void> {
     },
     "finishing open requests",
   );
+  if (config.api.auth && (await store.auth.countUsers()) === 0) {
+    log.warn("No users yet: every API request but /health will answer 401. Create one with `sluice users create <name> --role admin`.");
+  }
   try {
     app = await startApi(store, config, log);
   } catch (err) {

@@ -1,7 +1,8 @@
 import { m0001_init } from "./0001_init.js";
+import { m0002_auth } from "./0002_auth.js";
 import type { Migration } from "./migration.js";
 
 export type { Dialect, Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [m0001_init];
+export const MIGRATIONS: readonly Migration[] = [m0001_init, m0002_auth];
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
