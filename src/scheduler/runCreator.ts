@@ -17,22 +17,19 @@ export class RunCreator {
     private readonly log: Logger,
   ) {}
 
-  /** Returns the earliest time a future interval ends (when to look again), or null. */
-  async createDue(now: number, store: Store = this.store): Promise<number | null> {
+  /** Create the scheduled runs that are due now (the scheduler calls this on every sweep). */
+  async createDue(now: number, store: Store = this.store): Promise<void> {
     const dags = await store.dags.listSchedulable();
-    if (dags.length === 0) return null;
+    if (dags.length === 0) return;
     const active = await store.runs.countByDag(["queued", "running"]);
-    let nextWake: number | null = null;
     for (const row of dags) {
       // One DAG's problem (say, params that its scheduled runs cannot satisfy) must not stop the others.
       try {
-        const wake = await this.createDueFor(store, row, active.get(row.dag_id) ?? 0, now);
-        if (wake !== null) nextWake = nextWake === null ? wake : Math.min(nextWake, wake);
+        await this.createDueFor(store, row, active.get(row.dag_id) ?? 0, now);
       } catch (err) {
         this.log.error({ err, dagId: row.dag_id }, "could not create a scheduled run; will try again at the next sweep");
       }
     }
-    return nextWake;
   }
 
   private async createDueFor(
@@ -40,15 +37,14 @@ export class RunCreator {
     row: { dag_id: string; version_hash: string; next_interval_start: number | null; next_interval_end: number | null },
     activeRuns: number,
     now: number,
-  ): Promise<number | null> {
-    let nextWake: number | null = null;
+  ): Promise<void> {
     const spec = await this.specs.get(row.dag_id, row.version_hash);
-    if (!spec) return null;
+    if (!spec) return;
     let schedule;
     try {
       schedule = parseSchedule(spec.schedule, spec.timezone);
     } catch {
-      return null; // the parser refused this DAG already
+      return; // the parser refused this DAG already
     }
     const start = spec.start ? new Date(spec.start) : undefined;
     const end = spec.end ? new Date(spec.end) : undefined;
@@ -69,10 +65,7 @@ export class RunCreator {
         await store.dags.setNextInterval(row.dag_id, candidate ? { start: candidate.start.getTime(), end: candidate.end.getTime() } : null);
       }
       if (!candidate) break;
-      if (candidate.end.getTime() > now) {
-        nextWake = nextWake === null ? candidate.end.getTime() : Math.min(nextWake, candidate.end.getTime());
-        break;
-      }
+      if (candidate.end.getTime() > now) break;
       if (running >= spec.maxActiveRuns) break;
       // A backfill may already cover this interval: never run the same data twice.
       if (!(await store.runs.existsAt(row.dag_id, candidate.start.getTime()))) {
@@ -88,7 +81,6 @@ export class RunCreator {
       await store.dags.setNextInterval(row.dag_id, following ? { start: following.start.getTime(), end: following.end.getTime() } : null);
       candidate = following;
     }
-    return nextWake;
   }
 
   /** queued -> running for runs whose DAG has a free run slot, oldest logical date first. Returns started run pks. */

@@ -47,8 +47,4 @@ export class SpecCache {
     }
     return v;
   }
-
-  put(spec: DagSpec, versionHash: string): void {
-    this.cache.set(`${spec.id}\u0000${versionHash}`, spec);
-  }
 }

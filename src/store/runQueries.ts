@@ -177,10 +177,6 @@ export class RunQueries {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async touch(pk: number, now: number): Promise<void> {
-    await this.db.updateTable("dag_run").set({ updated_at: now }).where("id", "=", pk).execute();
-  }
-
   async deleteForDag(dagId: string): Promise<number> {
     const r = await this.db.deleteFrom("dag_run").where("dag_id", "=", dagId).executeTakeFirst();
     return Number(r.numDeletedRows);
