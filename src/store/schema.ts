@@ -21,6 +21,10 @@ export interface Database {
   app_user: AppUserTable;
   api_token: ApiTokenTable;
   app_session: AppSessionTable;
+  variable: VariableTable;
+  connection: ConnectionTable;
+  dataset_ref: DatasetRefTable;
+  dataset_event: DatasetEventTable;
 }
 
 export interface SchemaTable {
@@ -53,6 +57,8 @@ export interface DagVersionTable {
   dag_id: string;
   version_hash: string;
   spec: string;
+  /** Text of the DAG file at this version (null for versions stored before migration 3). */
+  source: string | null;
   created_at: number;
 }
 
@@ -191,4 +197,49 @@ export interface AppSessionTable {
   csrf_token: string;
   created_at: number;
   expires_at: number;
+}
+
+export interface VariableTable {
+  key: string;
+  /** Encrypted (secrets/secretBox.ts) when is_secret is 1, plain text otherwise. */
+  value: string;
+  is_secret: number;
+  description: string | null;
+  updated_at: number;
+}
+
+export interface ConnectionTable {
+  conn_id: string;
+  conn_type: string;
+  host: string | null;
+  port: number | null;
+  login: string | null;
+  /** Encrypted (secrets/secretBox.ts); never returned by the API. */
+  password: string | null;
+  schema_name: string | null;
+  /** Encrypted JSON object of extra settings (may hold secrets). */
+  extra: string | null;
+  description: string | null;
+  updated_at: number;
+}
+
+export interface DatasetRefTable {
+  uri: string;
+  dag_id: string;
+  /** "" when a whole DAG consumes the dataset (scheduled on it). */
+  task_id: string;
+  /** "producer" | "consumer". */
+  kind: string;
+}
+
+export interface DatasetEventTable {
+  id: Generated<number>;
+  uri: string;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  /** JSON metadata the producing task attached, or null. */
+  extra: string | null;
+  created_at: number;
 }
