@@ -21,6 +21,14 @@ import { dagRoutes } from "./routes/dags.js";
 import { healthRoutes } from "./routes/health.js";
 import { importErrorRoutes } from "./routes/importErrors.js";
 import { runRoutes } from "./routes/runs.js";
+import { poolRoutes } from "./routes/pools.js";
+import { variableRoutes } from "./routes/variables.js";
+import { connectionRoutes } from "./routes/connections.js";
+import { userRoutes } from "./routes/users.js";
+import { datasetRoutes } from "./routes/datasets.js";
+import { eventRoutes } from "./routes/events.js";
+import { gridRoutes } from "./routes/grid.js";
+import { sourceRoutes } from "./routes/sources.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { ErrorBody } from "./schemas.js";
 import type { ApiApp, ApiDeps } from "./types.js";
@@ -110,6 +118,9 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
         { name: "dags", description: "DAGs, their structure and import errors" },
         { name: "runs", description: "DAG runs: trigger, list, clear" },
         { name: "tasks", description: "Task instances, tries and logs" },
+        { name: "live", description: "Server-sent events: state changes and log tails" },
+        { name: "datasets", description: "Datasets tasks produce and consume, and their events" },
+        { name: "admin", description: "Pools, variables, connections and users" },
       ],
     },
     transform: jsonSchemaTransform,
@@ -125,6 +136,14 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
       importErrorRoutes(typed, deps);
       runRoutes(typed, deps);
       taskRoutes(typed, deps);
+      poolRoutes(typed, deps);
+      variableRoutes(typed, deps);
+      connectionRoutes(typed, deps);
+      userRoutes(typed, deps);
+      datasetRoutes(typed, deps);
+      eventRoutes(typed, deps);
+      gridRoutes(typed, deps);
+      sourceRoutes(typed, deps);
       typed.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -1,7 +1,9 @@
 import { sql } from "kysely";
 import { openDb, type DbHandle, type DbTarget } from "./db.js";
 import { AuthQueries } from "./authQueries.js";
+import { ConnectionQueries } from "./connectionQueries.js";
 import { DagQueries } from "./dagQueries.js";
+import { DatasetQueries } from "./datasetQueries.js";
 import { JobQueries } from "./jobQueries.js";
 import { LogQueries } from "./logQueries.js";
 import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
@@ -9,6 +11,7 @@ import type { Dialect } from "./migrations/index.js";
 import { PoolQueries } from "./poolQueries.js";
 import { RunQueries } from "./runQueries.js";
 import { TaskQueries } from "./taskQueries.js";
+import { VariableQueries } from "./variableQueries.js";
 
 /**
  * What the rest of Sluice sees of the metadata database: grouped queries, no
@@ -22,6 +25,9 @@ export class Store {
   readonly jobs: JobQueries;
   readonly pools: PoolQueries;
   readonly auth: AuthQueries;
+  readonly variables: VariableQueries;
+  readonly connections: ConnectionQueries;
+  readonly datasets: DatasetQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -31,6 +37,9 @@ export class Store {
     this.jobs = new JobQueries(handle.db);
     this.pools = new PoolQueries(handle.db);
     this.auth = new AuthQueries(handle.db);
+    this.variables = new VariableQueries(handle.db);
+    this.connections = new ConnectionQueries(handle.db);
+    this.datasets = new DatasetQueries(handle.db);
   }
 
   get dialect(): Dialect {
