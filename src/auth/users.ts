@@ -62,13 +62,13 @@ export async function deleteUser(store: Store, username: string): Promise<void> 
 }
 
 /** A new API token for the user; the token is returned once and only its hash is stored. */
-export async function createToken(store: Store, username: string, name: string, now = Date.now()): Promise<{ token: string; user: AuthUser }> {
+export async function createToken(store: Store, username: string, name: string, now = Date.now()): Promise<{ token: string; user: AuthUser; id: number }> {
   const row = await store.auth.userByName(username);
   const user = row && toUser(row);
   if (!user) throw usage(`No user "${username}". \`sluice users list\` shows them.`);
   const token = generateToken();
-  await store.auth.createToken({ user_id: user.id, name, token_hash: sha256(token), created_at: now });
-  return { token, user };
+  const id = await store.auth.createToken({ user_id: user.id, name, token_hash: sha256(token), created_at: now });
+  return { token, user, id };
 }
 
 /** The user an API token belongs to, or undefined (unknown, revoked, or its user deleted). */

@@ -24,6 +24,12 @@ function isSupportedDbUrl(url: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(url);
 }
 
+/** Standard base64 of exactly 32 bytes (44 characters ending in "="); Buffer.from alone would accept any junk. */
+function isSecretsKey(text: string): boolean {
+  const t = text.trim();
+  return /^[A-Za-z0-9+/]{43}=$/.test(t) && Buffer.from(t, "base64").length === 32;
+}
+
 export const SluiceConfigSchema = z
   .strictObject({
     home: z.string().min(1).default(".sluice").describe("State directory (SQLite file, logs); relative paths are resolved against the config file or cwd."),
@@ -86,6 +92,21 @@ export const SluiceConfigSchema = z
           .describe("Require sign-in (session or API token) for every route but /health, /version and login; false only for local experiments."),
       },
       "REST API server (`sluice api`, and inside `sluice standalone`).",
+    ),
+    secrets: section(
+      {
+        key: z
+          .string()
+          .refine(isSecretsKey, {
+            // No value in the message: it is the key.
+            message: "expected the base64 encoding of exactly 32 bytes (make one with `openssl rand -base64 32`)",
+          })
+          .optional()
+          .describe(
+            "AES-256 key (base64 of 32 bytes) encrypting secret variables and connection passwords/extras at rest; unset means <home>/secret.key, created on first use. Every process sharing the database needs the same key.",
+          ),
+      },
+      "Encryption of stored secrets (see secrets/secretBox.ts).",
     ),
     logging: section(
       {

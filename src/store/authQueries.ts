@@ -98,4 +98,45 @@ export class AuthQueries {
   async deleteExpiredSessions(now: number): Promise<void> {
     await this.db.deleteFrom("app_session").where("expires_at", "<=", now).execute();
   }
+
+  // ---- user administration (api/routes/users.ts) ----
+
+  async countByRole(role: string): Promise<number> {
+    const row = await this.db
+      .selectFrom("app_user")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("role", "=", role)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Change role and/or password hash; false when there is no such user. */
+  async updateUser(username: string, patch: { role?: string; password_hash?: string }): Promise<boolean> {
+    if (patch.role === undefined && patch.password_hash === undefined) return (await this.userByName(username)) !== undefined;
+    const r = await this.db.updateTable("app_user").set(patch).where("username", "=", username).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** End a user's sessions, except the one with id `keep` (the caller's own, when it changes its own password). */
+  async deleteSessionsOfUser(userId: number, keep?: string): Promise<void> {
+    let q = this.db.deleteFrom("app_session").where("user_id", "=", userId);
+    if (keep !== undefined) q = q.where("id", "!=", keep);
+    await q.execute();
+  }
+
+  /** A user's tokens (never their hashes), oldest first. */
+  async tokensOf(userId: number): Promise<Omit<TokenRow, "token_hash">[]> {
+    return this.db
+      .selectFrom("api_token")
+      .select(["id", "user_id", "name", "created_at", "last_used_at"])
+      .where("user_id", "=", userId)
+      .orderBy("id")
+      .execute();
+  }
+
+  /** Revoke one token of one user; false when that user has no token with this id. */
+  async deleteToken(userId: number, tokenId: number): Promise<boolean> {
+    const r = await this.db.deleteFrom("api_token").where("id", "=", tokenId).where("user_id", "=", userId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
 }

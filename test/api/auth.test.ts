@@ -21,6 +21,7 @@ import { dag } from "../../src/sdk/dag.js";
 import { openDb } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
 import { m0001_init } from "../../src/store/migrations/0001_init.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/store/migrations/index.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import { DIALECTS, freshStore, freshTarget, targetUrl } from "../helpers/db.js";
 import { json, killLeftovers, makeProject, runSluice, show, sluiceEnv, startStandalone, waitFor } from "../e2e/helpers.js";
@@ -270,7 +271,7 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it("migration 2 applies to a database created at version 1 and keeps its data", async () => {
+    it("migrations 2 and later apply to a database created at version 1 and keep its data", async () => {
       const target = await freshTarget(dialect, "auth_v1");
       const h = openDb(target);
       try {
@@ -284,7 +285,7 @@ for (const dialect of DIALECTS) {
         await m0001_init.up(h.db, h.dialect);
         await h.db.insertInto("sluice_schema").values({ version: 1, name: "init", applied_at: T0 }).execute();
         await h.db.insertInto("pool").values({ name: "warehouse", slots: 3, description: null }).execute();
-        assert.deepEqual(await migrate(h.db, h.dialect), { from: 1, to: 2, applied: ["2_auth"] });
+        assert.deepEqual(await migrate(h.db, h.dialect), { from: 1, to: LATEST_SCHEMA_VERSION, applied: MIGRATIONS.slice(1).map((m) => `${m.version}_${m.name}`) });
       } finally {
         await h.destroy();
       }

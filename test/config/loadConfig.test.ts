@@ -225,6 +225,6 @@ describe("describeConfig", () => {
     assert.ok(slots?.doc);
     assert.equal(rows.find((r) => r.key === "db.url")?.value, "postgres://u:****@h/db");
     assert.ok(rows.every((r) => r.doc.length > 0), "every option has a doc");
-    assert.equal(rows.length, 21);
+    assert.equal(rows.length, 22);
   });
 });
