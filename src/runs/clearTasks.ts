@@ -10,12 +10,29 @@ export interface ClearOptions {
   taskIds?: string[];
   /** Also clear everything downstream of the given tasks. */
   downstream?: boolean;
+  /** Also clear everything upstream of the given tasks. */
+  upstream?: boolean;
   /** Only clear instances in these states (e.g. failed + upstream_failed). */
   onlyStates?: TaskState[];
+  /** Change nothing: answer what would be cleared (the UI's confirmation dialog). */
+  dryRun?: boolean;
   now?: number;
 }
 
+/** One task instance a clear reset (or, in a dry run, would reset), with the state it had. */
+export interface ClearedInstance {
+  taskId: string;
+  mapIndex: number;
+  state: TaskState;
+}
+
 const ACTIVE: TaskState[] = ["queued", "running"];
+
+/** `ids` plus everything reachable from them through `edges` (task id -> neighbour ids). */
+function closure(ids: Set<string>, edges: (id: string) => readonly string[]): void {
+  const stack = [...ids];
+  while (stack.length) for (const d of edges(stack.pop()!)) if (!ids.has(d)) (ids.add(d), stack.push(d));
+}
 
 /**
  * Clear task instances of a run so the scheduler runs them again: state back
@@ -24,22 +41,40 @@ const ACTIVE: TaskState[] = ["queued", "running"];
  * running. Returns the cleared task ids.
  */
 export async function clearTasks(store: Store, run: DagRunRow, spec: DagSpec, opts: ClearOptions = {}): Promise<string[]> {
+  return [...new Set((await clearTaskInstances(store, run, spec, opts)).map((c) => c.taskId))];
+}
+
+/** clearTasks, answering each instance (mapped ones included) with the state it had. */
+export async function clearTaskInstances(store: Store, run: DagRunRow, spec: DagSpec, opts: ClearOptions = {}): Promise<ClearedInstance[]> {
   const now = opts.now ?? Date.now();
   const tasks = new Map(spec.tasks.map((t) => [t.id, t]));
   const ids = new Set(opts.taskIds ?? spec.tasks.map((t) => t.id));
   for (const id of ids) {
     if (!tasks.has(id)) throw new SluiceError(ErrorCode.TaskNotFound, `DAG "${spec.id}" has no task "${id}"${suggestion(id, tasks.keys())}`);
   }
+  // Both directions start from the tasks asked for, not from each other's additions.
+  const picked = new Set(ids);
   if (opts.downstream) {
     const down = downstreamMap(spec);
-    const stack = [...ids];
-    while (stack.length) for (const d of down.get(stack.pop()!) ?? []) if (!ids.has(d)) (ids.add(d), stack.push(d));
+    const more = new Set(picked);
+    closure(more, (id) => down.get(id) ?? []);
+    for (const id of more) ids.add(id);
+  }
+  if (opts.upstream) {
+    const more = new Set(picked);
+    closure(more, (id) => tasks.get(id)?.upstream ?? []);
+    for (const id of more) ids.add(id);
   }
   const tis = await store.tasks.forRun(run.id);
-  const cleared: string[] = [];
+  const cleared: ClearedInstance[] = [];
   for (const ti of tis) {
     if (!ids.has(ti.task_id) || ACTIVE.includes(ti.state as TaskState) || ti.state === "none") continue;
     if (opts.onlyStates && !opts.onlyStates.includes(ti.state as TaskState)) continue;
+    const entry: ClearedInstance = { taskId: ti.task_id, mapIndex: ti.map_index, state: ti.state as TaskState };
+    if (opts.dryRun) {
+      cleared.push(entry);
+      continue;
+    }
     const retries = tasks.get(ti.task_id)?.retries ?? 0;
     const ok = await store.tasks.cas(ti.id, [ti.state as TaskState], {
       state: "none",
@@ -50,9 +85,9 @@ export async function clearTasks(store: Store, run: DagRunRow, spec: DagSpec, op
       error: null,
       updated_at: now,
     });
-    if (ok) cleared.push(ti.task_id);
+    if (ok) cleared.push(entry);
   }
-  if (cleared.length > 0) await reopenRun(store, run.id, now);
+  if (cleared.length > 0 && !opts.dryRun) await reopenRun(store, run.id, now);
   return cleared;
 }
 

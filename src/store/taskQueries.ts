@@ -255,4 +255,54 @@ export class TaskQueries {
       .execute();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
+
+  // --- web UI: grid, cancel and mark of whole runs, live updates ---
+
+  /**
+   * The grid's cells for a page of runs: five narrow columns of every task
+   * instance of those runs, found through the (run_pk, task_id, map_index)
+   * unique index. 100 runs × 50 tasks is 5,000 small rows in one query.
+   */
+  async gridCells(runPks: readonly number[]): Promise<GridCellRow[]> {
+    if (runPks.length === 0) return [];
+    return this.db.selectFrom("task_instance").select(["run_pk", "task_id", "map_index", "state", "try_number"]).where("run_pk", "in", runPks).execute();
+  }
+
+  /**
+   * Move every instance of a run that is in one of `from` to the state in
+   * `patch`, in one statement: a compare-and-set per row, so a row that left
+   * `from` meanwhile is not touched. With `durationUntil`, duration_ms becomes
+   * `durationUntil - start_date` (the attempt's length so far). Returns the
+   * rows it changed, for the caller's try records.
+   */
+  async setForRun(runPk: number, from: readonly TaskState[], patch: TiPatch & { state: TaskState }, durationUntil?: number): Promise<ForcedRow[]> {
+    return this.db
+      .updateTable("task_instance")
+      .set(durationUntil === undefined ? patch : { ...patch, duration_ms: sql<number>`${durationUntil} - start_date` })
+      .where("run_pk", "=", runPk)
+      .where("state", "in", from)
+      .returning(["id", "task_id", "map_index", "try_number", "start_date", "hostname", "pid"])
+      .execute();
+  }
+
+  /** Task instances whose updated_at is after `since`, oldest change first, at most `limit` (live updates; reads task_instance_updated_idx). */
+  async changedSince(since: number, limit: number): Promise<TiChangeRow[]> {
+    return this.db
+      .selectFrom("task_instance")
+      .select(["id", "dag_id", "run_id", "task_id", "map_index", "state", "try_number", "start_date", "end_date", "updated_at"])
+      .where("updated_at", ">", since)
+      .orderBy("updated_at")
+      .limit(limit)
+      .execute();
+  }
+
+  /** Latest updated_at of any task instance (null: none). */
+  async maxUpdatedAt(): Promise<number | null> {
+    const row = await this.db.selectFrom("task_instance").select((eb) => eb.fn.max("updated_at").as("t")).executeTakeFirst();
+    return row?.t == null ? null : Number(row.t);
+  }
 }
+
+export type GridCellRow = Pick<TaskInstanceRow, "run_pk" | "task_id" | "map_index" | "state" | "try_number">;
+export type ForcedRow = Pick<TaskInstanceRow, "id" | "task_id" | "map_index" | "try_number" | "start_date" | "hostname" | "pid">;
+export type TiChangeRow = Pick<TaskInstanceRow, "id" | "dag_id" | "run_id" | "task_id" | "map_index" | "state" | "try_number" | "start_date" | "end_date" | "updated_at">;

@@ -1,13 +1,16 @@
 import { z } from "zod";
 import { ErrorCode } from "../../core/errors.js";
 import { RUN_STATES, type RunState } from "../../core/states.js";
+import { cancelRun } from "../../runs/cancelRun.js";
 import { clearTasks } from "../../runs/clearTasks.js";
 import { triggerRun } from "../../runs/createRun.js";
+import { deleteHistory, deleteRun } from "../../runs/deleteHistory.js";
+import { markRun } from "../../runs/markRun.js";
 import { dagSpecOf } from "../../store/dagQueries.js";
 import type { DagRunRow } from "../../store/runQueries.js";
 import type { Store } from "../../store/store.js";
 import { notFound } from "../errors.js";
-import { DagIdParams, errors, iso, MaybeTimestamp, Page, parseJson, RunParams, Timestamp } from "../schemas.js";
+import { DagIdParams, errors, iso, MaybeTimestamp, Page, parseJson, queryBool, queryInt, RunParams, Timestamp } from "../schemas.js";
 import type { ApiApp, ApiDeps } from "../types.js";
 
 const Run = z.object({
@@ -56,14 +59,26 @@ export async function findRun(store: Store, dagId: string, runId: string): Promi
 }
 
 // Run ids appear in URLs and log lines: printable, no slashes or spaces.
-const RunId = z.string().regex(/^[A-Za-z0-9_.:+@-]{1,250}$/, "use 1–250 letters, digits or _ . : + @ -");
+// "durations" would be shadowed by GET /dags/{dagId}/runs/durations.
+const RunId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:+@-]{1,250}$/, "use 1–250 letters, digits or _ . : + @ -")
+  .refine((id) => id !== "durations", '"durations" is reserved (GET /dags/{dagId}/runs/durations); choose another run id');
+
+/** A task instance a cancel or mark changed, with its new state. */
+const ForcedInstance = z.object({ taskId: z.string(), mapIndex: z.number(), state: z.string() });
+
+/** Who did it, for run notes ("Cancelled by ana."). */
+function actor(req: { auth: { user: { username: string } } | null }): string {
+  return req.auth?.user.username ?? "an API client (api.auth is off)";
+}
 const StateList = z
   .string()
   .transform((s) => s.split(",").filter(Boolean))
   .pipe(z.array(z.enum(RUN_STATES as [RunState, ...RunState[]])))
   .describe(`Comma-separated run states: ${RUN_STATES.join(", ")}.`);
 
-export function runRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
+export function runRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void {
   app.post(
     "/dags/:dagId/runs",
     {
@@ -146,14 +161,18 @@ export function runRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
             onlyFailed: z.boolean().default(false).describe("Only failed and upstream_failed instances."),
             taskIds: z.array(z.string().min(1)).min(1).optional().describe("Default: every task."),
             downstream: z.boolean().default(false).describe("Also clear everything downstream of taskIds."),
+            dryRun: z.boolean().default(false).describe("Change nothing; answer what would be cleared."),
           })
           .nullish(),
-        response: { 200: z.object({ cleared: z.array(z.string()).describe("Task ids that were cleared.") }), ...errors(400, 404) },
+        response: {
+          200: z.object({ cleared: z.array(z.string()).describe("Task ids that were cleared (with dryRun: would be)."), dryRun: z.boolean() }),
+          ...errors(400, 404),
+        },
       },
     },
     async (req) => {
       const run = await findRun(store, req.params.dagId, req.params.runId);
-      const body = req.body ?? { onlyFailed: false, downstream: false };
+      const body = req.body ?? { onlyFailed: false, downstream: false, dryRun: false };
       // The run's own version: its task list is what the run holds, even if the DAG changed since.
       const current = await store.dags.get(run.dag_id);
       const spec = (await store.dags.versionSpec(run.dag_id, run.version_hash)) ?? (current && dagSpecOf(current));
@@ -162,9 +181,125 @@ export function runRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
         taskIds: body.taskIds,
         downstream: body.downstream,
         onlyStates: body.onlyFailed ? ["failed", "upstream_failed"] : undefined,
+        dryRun: body.dryRun,
       });
-      if (cleared.length > 0) onChange();
-      return { cleared };
+      if (cleared.length > 0 && !body.dryRun) onChange();
+      return { cleared, dryRun: body.dryRun };
+    },
+  );
+
+  app.post(
+    "/dags/:dagId/runs/:runId/cancel",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Cancel a queued or running run: it fails, running attempts stop, tasks not started are skipped (409 once finished)",
+        params: RunParams,
+        response: { 200: z.object({ run: Run, stopped: z.array(ForcedInstance).describe("Task instances the cancel ended, with their new state.") }), ...errors(404, 409) },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      const r = await cancelRun(store, run, { by: actor(req), now: now() });
+      onChange();
+      return { run: runJson(r.run), stopped: r.stopped };
+    },
+  );
+
+  app.post(
+    "/dags/:dagId/runs/:runId/mark",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Mark a whole run success (every task success) or failed (unfinished tasks end as in a cancel)",
+        params: RunParams,
+        body: z.strictObject({ state: z.enum(["success", "failed"]) }),
+        response: { 200: z.object({ run: Run, changed: z.array(ForcedInstance).describe("Task instances whose state the mark changed.") }), ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      const r = await markRun(store, run, req.body.state, { by: actor(req), now: now() });
+      onChange();
+      return { run: runJson(r.run), changed: r.changed };
+    },
+  );
+
+  app.delete(
+    "/dags/:dagId/runs/:runId",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Delete a finished run with its task instances, tries and logs (409 while it is queued or running)",
+        params: RunParams,
+        response: { 204: z.null(), ...errors(404, 409) },
+      },
+    },
+    async (req, reply) => {
+      await deleteRun(store, await findRun(store, req.params.dagId, req.params.runId));
+      onChange();
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    "/dags/:dagId/runs",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Delete a DAG's whole run history (409 while runs are active, unless force=true cancels them first)",
+        params: DagIdParams,
+        querystring: z.object({ force: queryBool.default(false).describe("Cancel queued and running runs first, then delete them too.") }),
+        response: {
+          200: z.object({
+            deleted: z.number().describe("Runs deleted, each with its task instances, tries and logs."),
+            cancelled: z.array(z.string()).describe("Run ids that were active and were cancelled first."),
+          }),
+          ...errors(400, 404, 409),
+        },
+      },
+    },
+    async (req) => {
+      const { dagId } = req.params;
+      if (!(await store.dags.get(dagId))) throw notFound(ErrorCode.DagNotFound, `No DAG "${dagId}".`);
+      const r = await deleteHistory(store, dagId, { force: req.query.force, by: actor(req), now: now() });
+      onChange();
+      return r;
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/durations",
+    {
+      schema: {
+        tags: ["runs"],
+        summary: "Timings of the newest runs, newest first (run-duration chart)",
+        params: DagIdParams,
+        querystring: z.object({ limit: queryInt(1, 1000).default(200).describe("Runs (1–1000).") }),
+        response: {
+          200: z.object({
+            runs: z.array(
+              z.object({ runId: z.string(), logicalDate: Timestamp, state: z.string(), queuedAt: Timestamp, startDate: MaybeTimestamp, endDate: MaybeTimestamp }),
+            ),
+          }),
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req) => {
+      const { dagId } = req.params;
+      if (!(await store.dags.get(dagId))) throw notFound(ErrorCode.DagNotFound, `No DAG "${dagId}".`);
+      const rows = await store.runs.timings(dagId, req.query.limit);
+      return {
+        runs: rows.map((r) => ({
+          runId: r.run_id,
+          logicalDate: iso(r.logical_date)!,
+          state: r.state,
+          queuedAt: iso(r.queued_at)!,
+          startDate: iso(r.start_date),
+          endDate: iso(r.end_date),
+        })),
+      };
     },
   );
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ErrorCode, SluiceError } from "../../core/errors.js";
-import { markTask } from "../../runs/clearTasks.js";
+import { clearTaskInstances, markTask } from "../../runs/clearTasks.js";
+import { dagSpecOf } from "../../store/dagQueries.js";
 import type { DagRunRow } from "../../store/runQueries.js";
 import type { Store } from "../../store/store.js";
 import type { TaskInstanceRow, TaskTryRow } from "../../store/taskQueries.js";
@@ -94,13 +95,18 @@ function allTries(ti: TaskInstanceRow, recorded: TaskTryRow[]): z.output<typeof 
   return out;
 }
 
-async function findTask(store: Store, run: DagRunRow, taskId: string): Promise<TaskInstanceRow> {
-  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId);
-  if (!ti) throw notFound(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}".`);
-  return ti;
+export async function findTask(store: Store, run: DagRunRow, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
+  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId, mapIndex);
+  if (ti) return ti;
+  if (mapIndex !== -1 && (await store.tasks.byKey(run.dag_id, run.run_id, taskId))) {
+    throw notFound(ErrorCode.TaskNotFound, `Task "${taskId}" of run "${run.run_id}" has no map index ${mapIndex}: it is not a mapped task; leave mapIndex out.`);
+  }
+  throw notFound(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}"${mapIndex !== -1 ? ` with map index ${mapIndex}` : ""}.`);
 }
 
-export function taskRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
+export const MapIndexQuery = queryInt(-1, 1_000_000).default(-1).describe("Map index of a mapped task's instance; -1 (the default) for an unmapped task.");
+
+export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void {
   app.get(
     "/dags/:dagId/runs/:runId/tasks",
     {
@@ -159,6 +165,80 @@ export function taskRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
         nextAfter: page.length ? page[page.length - 1].id : after,
         more: rows.length > limit,
       };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/:runId/tasks/:taskId/result",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "The JSON result of a task instance's successful try (404 until it has one)",
+        params: TaskParams,
+        querystring: z.object({ mapIndex: MapIndexQuery }),
+        response: {
+          200: z.object({
+            value: z.unknown().describe("What the task returned (null when it returned nothing)."),
+            sizeBytes: z.number().describe("Size of the stored JSON text in bytes."),
+          }),
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req) => {
+      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId, req.query.mapIndex);
+      if (ti.state !== "success") {
+        throw notFound(
+          ErrorCode.TaskNotFound,
+          `Task "${ti.task_id}" has no result yet: it is ${ti.state}. A result is stored when a try succeeds.`,
+        );
+      }
+      return { value: parseJson(ti.result), sizeBytes: ti.result === null ? 0 : Buffer.byteLength(ti.result) };
+    },
+  );
+
+  app.post(
+    "/dags/:dagId/runs/:runId/tasks/:taskId/clear",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "Clear a task instance (and optionally its downstream or upstream) so it runs again; dryRun lists what would be cleared",
+        params: TaskParams,
+        body: z
+          .strictObject({
+            downstream: z.boolean().default(false).describe("Also clear every task downstream of it."),
+            upstream: z.boolean().default(false).describe("Also clear every task upstream of it."),
+            onlyFailed: z.boolean().default(false).describe("Only failed and upstream_failed instances."),
+            dryRun: z.boolean().default(false).describe("Change nothing; answer what would be cleared (for a confirmation dialog)."),
+          })
+          .nullish(),
+        response: {
+          200: z.object({
+            cleared: z.array(z.object({ taskId: z.string(), mapIndex: z.number(), state: z.string().describe("State before the clear.") })),
+            dryRun: z.boolean(),
+          }),
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      await findTask(store, run, req.params.taskId);
+      const body = req.body ?? { downstream: false, upstream: false, onlyFailed: false, dryRun: false };
+      // The run's own version: its tasks and edges are what the run holds, even if the DAG changed since.
+      const current = await store.dags.get(run.dag_id);
+      const spec = (await store.dags.versionSpec(run.dag_id, run.version_hash)) ?? (current && dagSpecOf(current));
+      if (!spec) throw notFound(ErrorCode.DagNotFound, `No DAG "${run.dag_id}".`);
+      const cleared = await clearTaskInstances(store, run, spec, {
+        taskIds: [req.params.taskId],
+        downstream: body.downstream,
+        upstream: body.upstream,
+        onlyStates: body.onlyFailed ? ["failed", "upstream_failed"] : undefined,
+        dryRun: body.dryRun,
+        now: now(),
+      });
+      if (cleared.length > 0 && !body.dryRun) onChange();
+      return { cleared, dryRun: body.dryRun };
     },
   );
 
