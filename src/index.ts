@@ -7,3 +7,6 @@ export type { TaskContext, TaskLogger } from "./sdk/context.js";
 export { Skip, Unrecoverable, SluiceError, ErrorCode } from "./core/errors.js";
 export type { TriggerRule } from "./core/triggerRules.js";
 export { TRIGGER_RULES } from "./core/triggerRules.js";
+export { dataset } from "./sdk/dataset.js";
+export type { Dataset, DatasetLike, DatasetUris } from "./sdk/dataset.js";
+export type { DatasetOptions } from "./sdk/dag.js";

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { dag, Unrecoverable } from "sluice";
+import { dag, dataset, Unrecoverable } from "sluice";
 
 /**
  * An ML feature pipeline on a data set it generates itself:
@@ -16,6 +16,15 @@ const params = z.object({
 });
 
 type Row = { x1: number; x2: number; x3: number; y: number };
+
+/**
+ * What the pipeline produces, as datasets: each success of the producing task
+ * records an event (Datasets page). One constant per dataset keeps producer
+ * and consumers on the same URI.
+ */
+const RAW = dataset("sluice://examples/ml_features/raw");
+const FEATURES = dataset("sluice://examples/ml_features/features");
+const MODEL = dataset("sluice://examples/ml_features/model");
 
 /** Deterministic PRNG (mulberry32) so a run's data is reproducible from its logical date. */
 function rng(seed: number): () => number {
@@ -66,8 +75,9 @@ export default dag(
       const path = join(dir, "raw.csv");
       await writeFile(path, lines.join("\n"));
       ctx.log.info("generated raw data", { rows: ctx.params.rows, path });
+      ctx.outletExtra(RAW, { rows: ctx.params.rows, path });
       return { path, rows: ctx.params.rows, dir };
-    });
+    }, { outlets: [RAW] });
 
     const validate = d.task(
       "validate",
@@ -79,12 +89,12 @@ export default dag(
         ctx.log.info("data valid", { rows: rows.length });
         return { rows: rows.length };
       },
-      { inputs: { raw: extract } },
+      { inputs: { raw: extract }, inlets: [RAW] },
     );
 
     const transform = d.task(
       "transform",
-      async (_ctx, { raw }) => {
+      async (ctx, { raw }) => {
         const rows = await readCsv(raw.path);
         const keys = ["x1", "x2", "x3"] as const;
         const stats = keys.map((k) => {
@@ -95,9 +105,10 @@ export default dag(
         const out = ["f1,f2,f3,y", ...rows.map((r) => [...stats.map((s) => (r[s.k] - s.mean) / s.std), r.y].map((v) => v.toFixed(6)).join(","))];
         const path = join(raw.dir, "features.csv");
         await writeFile(path, out.join("\n"));
+        ctx.outletExtra(FEATURES, { rows: rows.length, columns: ["f1", "f2", "f3"], path });
         return { path, stats };
       },
-      { inputs: { raw: extract }, upstream: [validate] },
+      { inputs: { raw: extract }, upstream: [validate], inlets: [RAW], outlets: [FEATURES] },
     );
 
     const train = d.task(
@@ -124,9 +135,11 @@ export default dag(
         const meanY = testSet.reduce((s, r) => s + r[3], 0) / testSet.length;
         const varY = testSet.reduce((s, r) => s + (r[3] - meanY) ** 2, 0) / testSet.length;
         const testMse = mse(testSet);
-        return { weights: w, bias: b, trainMse: mse(trainSet), testMse, r2: 1 - testMse / varY };
+        const r2 = 1 - testMse / varY;
+        ctx.outletExtra(MODEL, { r2: Number(r2.toFixed(4)), epochs: ctx.params.epochs, trainRows: trainSet.length });
+        return { weights: w, bias: b, trainMse: mse(trainSet), testMse, r2 };
       },
-      { inputs: { features: transform } },
+      { inputs: { features: transform }, inlets: [FEATURES], outlets: [MODEL] },
     );
 
     d.task(
@@ -137,7 +150,7 @@ export default dag(
         if (model.r2 < 0.9) throw new Unrecoverable(`model quality too low: r2=${model.r2.toFixed(3)} (want >= 0.9)`);
         return summary;
       },
-      { inputs: { model: train } },
+      { inputs: { model: train }, inlets: [MODEL] },
     );
   },
 );

@@ -52,6 +52,14 @@ export interface TaskSpec {
   command?: string;
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Dataset URIs the task produces (normalised, deduplicated, in declaration
+   * order): each successful attempt records one dataset event per outlet.
+   * Always set by the SDK; absent in versions stored before datasets existed.
+   */
+  outlets?: string[];
+  /** Dataset URIs the task reads (same form as outlets). */
+  inlets?: string[];
 }
 
 /** Fields of a DagSpec that define its structure (and so its version). */
@@ -70,9 +78,37 @@ export function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
 }
 
-/** Version hash of a DAG's structure: 16 hex chars of sha256. */
-export function dagVersionHash(spec: DagSpec): string {
-  return createHash("sha256").update(stableStringify(structuralView(spec))).digest("hex").slice(0, 16);
+/**
+ * Version hash of a DAG: 16 hex chars of sha256 over its structure and, when
+ * given, the text of the file that defines it. The parser always passes the
+ * text, so editing a task's body (not only its dependencies or options) makes
+ * a new version and a run's versionHash names the exact code it was created
+ * with. Without a source (specs built in code, e.g. tests) it is the
+ * structure alone. The file path is in neither: renaming a file keeps it.
+ */
+export function dagVersionHash(spec: DagSpec, source?: string): string {
+  const hash = createHash("sha256").update(stableStringify(structuralView(spec)));
+  // The separator keeps "structure + source" unambiguous: no JSON text contains a NUL.
+  if (source !== undefined) hash.update("\u0000").update(source);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** One declared link between a DAG and a dataset URI. */
+export interface DatasetRef {
+  uri: string;
+  /** null for a whole DAG consuming a dataset (scheduling on dataset updates, not declared yet). */
+  taskId: string | null;
+  kind: "producer" | "consumer";
+}
+
+/** Every producer (task outlet) and consumer (task inlet) a DAG declares, without duplicates. */
+export function datasetRefs(spec: DagSpec): DatasetRef[] {
+  const out: DatasetRef[] = [];
+  for (const t of spec.tasks) {
+    for (const uri of new Set(t.outlets ?? [])) out.push({ uri, taskId: t.id, kind: "producer" });
+    for (const uri of new Set(t.inlets ?? [])) out.push({ uri, taskId: t.id, kind: "consumer" });
+  }
+  return out;
 }
 
 export function taskById(spec: DagSpec): Map<string, TaskSpec> {

@@ -73,3 +73,35 @@ export function validateDagStructure(dagId: string, tasks: readonly Node[], wher
     });
   }
 }
+
+// --- dataset URIs ---
+
+/** Longest dataset URI accepted (it is a primary-key column and shown in the UI). */
+export const MAX_DATASET_URI_LENGTH = 1000;
+/** Largest JSON a task may attach to one dataset event (ctx.outletExtra): metadata, not data. */
+export const MAX_DATASET_EXTRA_BYTES = 16_384;
+
+const URI_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/;
+
+/**
+ * Check a dataset URI and normalise it (the scheme is case-insensitive, so it
+ * is lower-cased; the rest is kept as written). Returns the problem in words
+ * when it is not acceptable, for the caller to wrap with the DAG and task.
+ */
+export function checkDatasetUri(uri: unknown): { ok: true; uri: string } | { ok: false; problem: string } {
+  const bad = (problem: string) => ({ ok: false as const, problem });
+  if (typeof uri !== "string") return bad(`must be a URI string like "s3://bucket/path", got ${uri === null ? "null" : typeof uri}`);
+  if (uri.length > MAX_DATASET_URI_LENGTH) return bad(`is ${uri.length} characters long; dataset URIs are limited to ${MAX_DATASET_URI_LENGTH}`);
+  if (/[\s\u0000-\u001f\u007f]/.test(uri)) return bad("contains whitespace or a control character; percent-encode it (a space is %20)");
+  const m = URI_RE.exec(uri);
+  if (!m) return bad('has no scheme: write it as scheme://location, e.g. "s3://bucket/key", "file:///data/x.parquet", "postgres://host/db/table" or "sluice://team/name"');
+  const [, scheme, rest] = m;
+  if (rest === "") return bad(`has nothing after "${scheme}://"; name the location, e.g. "${scheme.toLowerCase()}://bucket/path"`);
+  // URIs are stored in the database and shown to every viewer: no passwords in them.
+  const authority = rest.split(/[/?#]/, 1)[0];
+  const at = authority.lastIndexOf("@");
+  if (at >= 0 && authority.slice(0, at).includes(":")) {
+    return bad("contains a password (user:password@host); dataset URIs are stored and shown in the UI, so leave the credentials out");
+  }
+  return { ok: true, uri: `${scheme.toLowerCase()}://${rest}` };
+}

@@ -10,6 +10,14 @@ const DAG_FILE = /\.(ts|mts|js|mjs)$/;
 const SKIP_DIR = new Set(["node_modules", ".git", ".sluice"]);
 /** Files whose results are written per transaction. */
 const WRITE_BATCH = 50;
+/**
+ * Mixed into every content hash. Bump it when a parse starts storing
+ * something new, so an upgraded Sluice re-parses each file once instead of
+ * trusting results stored by the older code. "2": DAG sources and dataset refs.
+ */
+const PARSE_FORMAT = "sluice-parse-2";
+/** Files larger than this keep no source text (the version hash still covers their whole text). */
+export const MAX_SOURCE_BYTES = 1_048_576;
 
 export interface ScanSummary {
   files: number;
@@ -65,14 +73,16 @@ export class DagProcessor {
   /** path -> hash, with the size and mtime it was computed at: an untouched file is not read again. */
   private hashes = new Map<string, { stamp: string; hash: string }>();
 
-  private async contentHash(abs: string): Promise<string> {
+  /** The file's content hash, and its text when it had to be read (a new or touched file). */
+  private async contentHash(abs: string): Promise<{ hash: string; text?: Buffer }> {
     const st = await stat(abs);
     const stamp = `${st.size}:${st.mtimeMs}`;
     const known = this.hashes.get(abs);
-    if (known?.stamp === stamp) return known.hash;
-    const hash = createHash("sha256").update(await readFile(abs)).digest("hex").slice(0, 16);
+    if (known?.stamp === stamp) return { hash: known.hash };
+    const text = await readFile(abs);
+    const hash = hashText(text);
     this.hashes.set(abs, { stamp, hash });
-    return hash;
+    return { hash, text };
   }
 
   async scan(opts: { force?: boolean } = {}): Promise<ScanSummary> {
@@ -82,19 +92,29 @@ export class DagProcessor {
     summary.files = paths.length;
     const known = new Map((await this.store.dags.files()).map((f) => [f.path, f]));
     const present = new Set<string>();
-    const changed: { abs: string; rel: string; hash: string }[] = [];
+    const changed: { abs: string; rel: string; hash: string; source: string }[] = [];
     await Promise.all(
       paths.map(async (abs) => {
         const rel = relative(this.folder, abs);
         present.add(rel);
         let hash: string;
+        let text: Buffer | undefined;
         try {
-          hash = await this.contentHash(abs);
+          ({ hash, text } = await this.contentHash(abs));
+          if (!opts.force && known.get(rel)?.content_hash === hash) {
+            summary.unchanged++;
+            return;
+          }
+          // Changed but not read this scan (a forced scan, a retried transient failure):
+          // read it now, and hash what was read, so the stored source and hash agree.
+          if (!text) {
+            text = await readFile(abs);
+            hash = hashText(text);
+          }
         } catch {
           return; // deleted between listing and reading: the next scan sees it gone
         }
-        if (!opts.force && known.get(rel)?.content_hash === hash) summary.unchanged++;
-        else changed.push({ abs, rel, hash });
+        changed.push({ abs, rel, hash, source: text.toString("utf8") });
       }),
     );
 
@@ -128,7 +148,7 @@ export class DagProcessor {
             await this.recordError(tx, f.rel, "", { message: `DAG id "${clash.id}" is already declared in ${owner.get(clash.id)}; rename one of them.`, location: { file: f.rel } }, previousIds);
             continue;
           }
-          await this.recordSuccess(tx, f.rel, f.hash, r.specs, previousIds, (id) => ownedElsewhere(id, f.rel));
+          await this.recordSuccess(tx, f.rel, f.hash, f.source, r.specs, previousIds, (id) => ownedElsewhere(id, f.rel));
           for (const s of r.specs) owner.set(s.id, f.rel);
           summary.dags += r.specs.length;
         }
@@ -163,13 +183,29 @@ export class DagProcessor {
     await store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: previousIds ?? "[]", parsed_at: now, parse_ms: 0 });
   }
 
-  private async recordSuccess(store: Store, rel: string, hash: string, specs: DagSpec[], previousIds: string | undefined, ownedElsewhere: (id: string) => boolean): Promise<void> {
+  private async recordSuccess(
+    store: Store,
+    rel: string,
+    hash: string,
+    source: string,
+    specs: DagSpec[],
+    previousIds: string | undefined,
+    ownedElsewhere: (id: string) => boolean,
+  ): Promise<void> {
     const now = this.now();
-    for (const spec of specs) await store.dags.upsert(spec, dagVersionHash(spec), now, this.opts.pauseNewDags ?? false);
+    // The file's text is part of each of its DAGs' versions: a run's version then names the
+    // exact code it was created with (an edit to a task body is a new version, not only a
+    // structural change). Every DAG of a multi-DAG file gets a new version when the file changes.
+    const stored = Buffer.byteLength(source) <= MAX_SOURCE_BYTES ? source : null;
+    for (const spec of specs) await store.dags.upsert(spec, dagVersionHash(spec, source), now, this.opts.pauseNewDags ?? false, stored);
     const ids = specs.map((s) => s.id);
     const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id) && !ownedElsewhere(id));
     await store.dags.deactivate(gone, now);
     await store.dags.clearImportError(rel);
     await store.dags.recordFile({ path: rel, content_hash: hash, dag_ids: JSON.stringify(ids), parsed_at: now, parse_ms: 0 });
   }
+}
+
+function hashText(text: Buffer): string {
+  return createHash("sha256").update(PARSE_FORMAT).update("\u0000").update(text).digest("hex").slice(0, 16);
 }

@@ -9,6 +9,7 @@ import type { Store } from "../store/store.js";
 import type { AttemptContext } from "../store/taskQueries.js";
 import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
 import { LogSink } from "./logSink.js";
+import { OutletExtras } from "./outletExtras.js";
 import { runTaskCode } from "./runTaskCode.js";
 
 type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
@@ -155,6 +156,7 @@ async function runWithTimeout(
   }
   const log = (level: string): TaskLogger[keyof TaskLogger] => (message, fields) =>
     sink.line("log", `[${level}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`);
+  const outlets = new OutletExtras(ti.task_id, def.spec.outlets ?? []);
   const ctx: TaskContext<any> = {
     dagId: ti.dag_id,
     runId: ti.run_id,
@@ -168,6 +170,7 @@ async function runWithTimeout(
     conf: JSON.parse(run.conf) as Record<string, unknown>,
     log: { debug: log("DEBUG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR") },
     signal: controller.signal,
+    outletExtra: (outlet, extra) => outlets.set(outlet, extra),
   };
   sink.line("log", `[INFO] Starting attempt ${ti.try_number} of ${ti.max_tries} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id}) in process ${process.pid}`);
   const work = runTaskCode({
@@ -178,7 +181,10 @@ async function runWithTimeout(
     maxResultBytes: deps.maxResultBytes,
     write: (s, t) => sink.write(s, t),
     onSpawn: deps.hooks?.spawned,
-  });
+  }).then((o): AttemptOutcome =>
+    // Dataset events ride with the success, so finishAttempt writes them in the same commit.
+    o.kind === "success" ? { ...o, datasetEvents: outlets.events({ dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index }) } : o,
+  );
   // Whatever stops the attempt from outside (timeout, cancel, lost heartbeat) ends it now;
   // code that ignores the signal may still be running, so the process is retired after.
   const stopped = new Promise<AttemptOutcome>((resolve) => {

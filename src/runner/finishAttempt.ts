@@ -1,11 +1,16 @@
 import type { TaskSpec } from "../core/dagSpec.js";
 import { failureOutcome } from "../core/retry.js";
 import type { TaskState } from "../core/states.js";
+import type { DatasetEventRow } from "../store/datasetQueries.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
 
+/** A dataset event a successful attempt records: one per outlet of the task, with the metadata it attached. */
+export type DatasetEventInput = Omit<DatasetEventRow, "id" | "created_at">;
+
 export type AttemptOutcome =
-  | { kind: "success"; result: string | null }
+  /** datasetEvents: written only if this success is (same commit as the state). */
+  | { kind: "success"; result: string | null; datasetEvents?: readonly DatasetEventInput[] }
   | { kind: "skipped"; message: string }
   /** retryable=false: Unrecoverable, or a failure the retry policy must not repeat. */
   | { kind: "failed"; error: string; retryable: boolean };
@@ -55,6 +60,9 @@ export async function finishAttempt(
       ti.try_number,
     );
     if (!ok) return null;
+    // Inside the compare-and-set's transaction and only after it won: a retried final
+    // write, or a second reporter of the same attempt, cannot record the events twice.
+    if (outcome.kind === "success" && outcome.datasetEvents?.length) await tx.datasets.recordEvents(outcome.datasetEvents, now);
     // The try itself failed even when the task will be retried: history shows what each try did.
     await tx.tasks.recordTry({
       ti_id: ti.id,

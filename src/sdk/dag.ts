@@ -7,6 +7,7 @@ import { validateDagStructure } from "../core/validateDag.js";
 import { suggestion } from "../core/didYouMean.js";
 import type { TaskContext } from "./context.js";
 import { callerLocation } from "./callerLocation.js";
+import { normaliseDatasets, type DatasetLike, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
 
 /** A duration: milliseconds, or text like "30s", "5m", "1h30m". */
@@ -55,14 +56,24 @@ type InputResults<I extends Record<string, TaskHandle<string, any>>> = {
 /** Second argument of a task function: results of upstream handles by task id, and of `inputs` by name. */
 export type TaskInputs<U extends readonly Upstream[], I extends Record<string, TaskHandle<string, any>>> = HandleResults<U> & InputResults<I>;
 
-export interface FunctionTaskOptions<U extends readonly Upstream[], I extends Record<string, TaskHandle<string, any>>> extends TaskOptions {
+/** Datasets a task produces and reads. Per task only: a DAG-level default would make every task a producer. */
+export interface DatasetOptions<O extends readonly DatasetLike[] = readonly DatasetLike[]> {
+  /** Datasets the task produces (URIs or dataset()): each success records one dataset event per outlet. */
+  outlets?: O;
+  /** Datasets the task reads (URIs or dataset()): shown as consumers on the Datasets page. */
+  inlets?: readonly DatasetLike[];
+}
+
+export interface FunctionTaskOptions<U extends readonly Upstream[], I extends Record<string, TaskHandle<string, any>>, O extends readonly DatasetLike[] = readonly DatasetLike[]>
+  extends TaskOptions,
+    DatasetOptions<O> {
   /** Tasks that must finish first (handles, or ids). Their results arrive keyed by task id. */
   upstream?: U;
   /** Named upstream results; each one is also a dependency (inferred, no need to list it in `upstream`). */
   inputs?: I;
 }
 
-export interface ShellTaskOptions extends TaskOptions {
+export interface ShellTaskOptions extends TaskOptions, DatasetOptions {
   upstream?: readonly Upstream[];
   /** Extra environment; SLUICE_DAG_ID, SLUICE_RUN_ID, SLUICE_TASK_ID, SLUICE_TRY_NUMBER, SLUICE_LOGICAL_DATE, SLUICE_DATA_INTERVAL_START/END are always set. */
   env?: Record<string, string>;
@@ -70,7 +81,8 @@ export interface ShellTaskOptions extends TaskOptions {
   cwd?: string;
 }
 
-export type TaskFn<P, In, R> = (ctx: TaskContext<P>, inputs: In) => R | Promise<R>;
+/** `O`: the URIs of the task's outlets, the ones ctx.outletExtra() accepts. */
+export type TaskFn<P, In, R, O extends string = string> = (ctx: TaskContext<P, O>, inputs: In) => R | Promise<R>;
 
 /** A task as declared in code: its spec plus (for function tasks) the function and input mapping. */
 export interface TaskDef {
@@ -175,11 +187,13 @@ export class DagBuilder<P> {
    * A function task. Its return value (JSON, bounded size) is stored and handed
    * to downstream tasks; return a reference (path, URI) for big data.
    */
-  task<const Id extends string, R, const U extends readonly Upstream[] = [], I extends Record<string, TaskHandle<string, any>> = {}>(
-    id: Id,
-    fn: TaskFn<P, TaskInputs<U, I>, R>,
-    opts: FunctionTaskOptions<U, I> = {},
-  ): TaskHandle<Id, Awaited<R>> {
+  task<
+    const Id extends string,
+    R,
+    const U extends readonly Upstream[] = [],
+    I extends Record<string, TaskHandle<string, any>> = {},
+    const O extends readonly DatasetLike[] = [],
+  >(id: Id, fn: TaskFn<P, TaskInputs<U, I>, R, DatasetUris<O>>, opts: FunctionTaskOptions<U, I, O> = {}): TaskHandle<Id, Awaited<R>> {
     if (typeof fn !== "function") fail(this.dagId, `task "${id}": the second argument must be an async function (ctx, inputs) => result.`, this.location);
     const inputs: Record<string, string> = {};
     for (const [name, h] of Object.entries(opts.inputs ?? {})) {
@@ -214,7 +228,7 @@ export class DagBuilder<P> {
     id: string,
     kind: TaskKind,
     upstream: Upstream[],
-    opts: TaskOptions,
+    opts: TaskOptions & DatasetOptions,
     code: { fn?: TaskFn<any, any, unknown>; inputs: Record<string, string> },
     shell: Pick<TaskSpec, "command" | "env" | "cwd"> = {},
   ): TaskHandle<any, any> {
@@ -246,6 +260,8 @@ export class DagBuilder<P> {
       priorityWeight: o.priorityWeight ?? 1,
       queue: o.queue ?? "default",
       doc: o.doc,
+      outlets: normaliseDatasets(opts.outlets, "outlets", id, (msg) => fail(this.dagId, msg, this.location)),
+      inlets: normaliseDatasets(opts.inlets, "inlets", id, (msg) => fail(this.dagId, msg, this.location)),
       ...shell,
     };
     if (!Number.isInteger(spec.priorityWeight)) fail(this.dagId, `task "${id}": priorityWeight must be an integer.`, this.location);
@@ -272,6 +288,7 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
     "triggerRule", "pool", "poolSlots", "priorityWeight", "queue", "doc",
   ]);
   for (const key of Object.keys(options)) {
+    if (key === "outlets" || key === "inlets") fail(dagId, `"${key}" is a task option, not a DAG option: declare it on the d.task()/d.shell() that produces or reads the dataset.`, location);
     if (!known.has(key)) fail(dagId, `unknown option "${key}"${suggestion(key, known)}`, location);
   }
   const timezone = options.timezone ?? "UTC";

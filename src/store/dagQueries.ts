@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import type { DagSpec } from "../core/dagSpec.js";
+import { datasetRefs, type DagSpec } from "../core/dagSpec.js";
+import { replaceDatasetRefs } from "./datasetQueries.js";
 import { inTransaction } from "./inTransaction.js";
 import type { Database, DagTable } from "./schema.js";
 
@@ -27,15 +28,24 @@ function likeEscape(text: string): string {
   return text.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
+/** One stored version of a DAG, without its spec or source text. */
+export interface DagVersionInfo {
+  version_hash: string;
+  created_at: number;
+  has_source: boolean;
+}
+
 /** DAG definitions, their versions, the files they come from and import errors. */
 export class DagQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
    * Store a parsed DAG. Keeps the paused flag; a changed schedule clears the
-   * precomputed next interval so the scheduler recomputes it.
+   * precomputed next interval so the scheduler recomputes it. `source` is the
+   * DAG file's text, kept with a new version for the Code view. The DAG's
+   * dataset references are replaced in the same transaction.
    */
-  async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean): Promise<void> {
+  async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean, source: string | null = null): Promise<void> {
     const json = JSON.stringify(spec);
     await inTransaction(this.db, async (tx) => {
       // Write first: on SQLite a transaction that reads before it writes can fail
@@ -43,9 +53,10 @@ export class DagQueries {
       // for a read->write upgrade); starting with a write takes the lock up front.
       await tx
         .insertInto("dag_version")
-        .values({ dag_id: spec.id, version_hash: versionHash, spec: json, created_at: now })
+        .values({ dag_id: spec.id, version_hash: versionHash, spec: json, source, created_at: now })
         .onConflict((oc) => oc.columns(["dag_id", "version_hash"]).doNothing())
         .execute();
+      await replaceDatasetRefs(tx, spec.id, datasetRefs(spec));
       const existing = await tx.selectFrom("dag").select(["version_hash", "schedule", "timezone", "is_active"]).where("dag_id", "=", spec.id).executeTakeFirst();
       const common = {
         fileloc: spec.fileloc,
@@ -156,6 +167,44 @@ export class DagQueries {
       .where("version_hash", "=", versionHash)
       .executeTakeFirst();
     return row ? (JSON.parse(row.spec) as DagSpec) : undefined;
+  }
+
+  /** Stored versions of a DAG, newest first (no spec or source text: a DAG edited often has many). */
+  async versions(dagId: string, page: { limit: number; offset: number }): Promise<DagVersionInfo[]> {
+    const rows = await this.db
+      .selectFrom("dag_version")
+      .select(["version_hash", "created_at", sql<number>`case when source is null then 0 else 1 end`.as("has_source")])
+      .where("dag_id", "=", dagId)
+      .orderBy("created_at", "desc")
+      .orderBy("version_hash")
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return rows.map((r) => ({ version_hash: r.version_hash, created_at: r.created_at, has_source: Number(r.has_source) === 1 }));
+  }
+
+  /** How many runs each of the given versions of a DAG has (versions without runs are absent). */
+  async runCountsByVersion(dagId: string, versionHashes: readonly string[]): Promise<Map<string, number>> {
+    if (versionHashes.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom("dag_run")
+      .select(["version_hash", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("dag_id", "=", dagId)
+      .where("version_hash", "in", versionHashes)
+      .groupBy("version_hash")
+      .execute();
+    return new Map(rows.map((r) => [r.version_hash, Number(r.n)]));
+  }
+
+  /** The DAG file's text at one version and the file's path then; undefined when the version is unknown. */
+  async versionSource(dagId: string, versionHash: string): Promise<{ source: string | null; fileloc: string } | undefined> {
+    const row = await this.db
+      .selectFrom("dag_version")
+      .select(["spec", "source"])
+      .where("dag_id", "=", dagId)
+      .where("version_hash", "=", versionHash)
+      .executeTakeFirst();
+    return row ? { source: row.source, fileloc: (JSON.parse(row.spec) as DagSpec).fileloc } : undefined;
   }
 
   // --- files and import errors ---

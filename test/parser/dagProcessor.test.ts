@@ -355,12 +355,16 @@ export default dag({ id: "typo" }, (d) => {
       // The other DAGs are untouched.
       assert.deepEqual(await dagRow(store, "a"), aBefore);
 
-      // An edit that does not change the structure (a comment) is re-parsed but keeps the version.
+      // An edit that does not change the structure (a comment) is re-parsed and, since the
+      // version hash covers the file's text (so a run's version names the exact code it was
+      // created with, for the Code view), makes a new version with the same structure.
       writeFileSync(join(dir, "b.ts"), `// owned by the data team\n${readFileSync(join(dir, "b.ts"), "utf8")}`);
       const fourth = await processor.scan();
       assert.equal(fourth.parsed, 1);
       assert.equal(importsLogged(log).length, 5);
-      assert.equal((await dagRow(store, "b")).version_hash, after.version_hash);
+      const commented = await dagRow(store, "b");
+      assert.notEqual(commented.version_hash, after.version_hash);
+      assert.deepEqual(specOf(commented), specOf(after), "same structure");
     });
 
     it("a file that breaks keeps its last good DAG active; fixing it clears the import error", async () => {
