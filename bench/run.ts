@@ -21,8 +21,9 @@ import { memory1000 } from "./memory1000.js";
 import { parse1000 } from "./parse1000.js";
 import { startPostgres, type BenchPostgres } from "./postgres.js";
 import { seq40 } from "./seq40.js";
+import { uiApi } from "./uiApi.js";
 
-const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000];
+const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000, uiApi];
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const RESULTS_DIR = join(REPO, "bench", "results");
 

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "../dist/test/helpers/embeddedPostgres.js";
+import { ensureChromium } from "./ensureChromium.mjs";
 
 // Explicit files, or every compiled *.test.js under dist/test (node 20's directory
 // mode would also run every helper and fixture under a test/ folder).
@@ -17,12 +18,24 @@ function findTests(dir) {
 }
 const files = process.argv.length > 2 ? process.argv.slice(2) : findTests("dist/test").sort();
 
+// Browser tests drive Debian's chromium: install it (apt-get) before anything starts, so a
+// fresh machine's `npm test` works and a missing browser fails here with one clear message.
+let chromium;
+if (files.some((f) => /(^|[\\/])test[\\/]browser([\\/]|$)/.test(f))) {
+  try {
+    chromium = ensureChromium();
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}
+
 // The server helper is compiled with the tests (npm test builds first).
 const pg = await startEmbeddedPostgres({ fsync: false, label: "test" });
 
 let code = 1;
 try {
-  const env = { ...process.env, SLUICE_TEST_PG_URL: pg.adminUrl };
+  const env = { ...process.env, SLUICE_TEST_PG_URL: pg.adminUrl, ...(chromium ? { SLUICE_CHROMIUM: chromium } : {}) };
   const args = ["--test", "--test-concurrency=2", ...files];
   code = await new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: "inherit", env });
