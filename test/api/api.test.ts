@@ -297,6 +297,13 @@ for (const dialect of DIALECTS) {
       assert.match(badState.error.message, /state/);
       await expectError("GET", "/dags/zeta/runs?from=last-week", undefined, 400, "VALIDATION_FAILED");
       await expectError("GET", "/dags/nope/runs", undefined, 404, "DAG_NOT_FOUND");
+
+      // The DAG list carries each DAG's newest runs (the UI's run strip and last-run state).
+      const zeta = (await call("GET", "/dags?q=zeta&recentRuns=3")).json.dags[0] as { recentRuns: { runId: string; state: string }[] };
+      assert.deepEqual(zeta.recentRuns.map((r) => [r.runId, r.state]), [["z5", "queued"], ["z4", "queued"], ["z3", "queued"]]);
+      const noRuns = (await call("GET", "/dags?q=zeta&recentRuns=0")).json.dags[0] as { recentRuns: unknown[] };
+      assert.deepEqual(noRuns.recentRuns, []);
+      await expectError("GET", "/dags?recentRuns=51", undefined, 400, "VALIDATION_FAILED");
     });
 
     it("GET /dags/{dagId}/runs/{runId} answers the run with task counts per state; 404 names what is missing", async () => {

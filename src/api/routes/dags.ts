@@ -26,6 +26,11 @@ const DagSummary = z.object({
   updatedAt: Timestamp,
 });
 
+const RecentRun = z.object({ runId: z.string(), state: z.string(), logicalDate: Timestamp, startDate: MaybeTimestamp, endDate: MaybeTimestamp });
+const DagListItem = DagSummary.extend({
+  recentRuns: z.array(RecentRun).describe("The newest runs, newest first (`recentRuns` in the query sets how many): the last run's state and the list's run strip."),
+});
+
 const DagDetail = DagSummary.extend({
   start: MaybeTimestamp,
   end: MaybeTimestamp,
@@ -130,15 +135,22 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
           q: z.string().max(200).optional().describe("Case-insensitive text search in id, description and owner."),
           includeInactive: queryBool.default(false).describe("Also list DAGs whose file is gone."),
           order: z.enum(["asc", "desc"]).default("asc").describe("Sort order of dag_id."),
+          recentRuns: z.coerce.number().int().min(0).max(50).default(14).describe("How many of each DAG's newest runs to include (0–50)."),
           ...Page,
         }),
-        response: { 200: z.object({ dags: z.array(DagSummary), total: z.number(), limit: z.number(), offset: z.number() }), ...errors(400) },
+        response: { 200: z.object({ dags: z.array(DagListItem), total: z.number(), limit: z.number(), offset: z.number() }), ...errors(400) },
       },
     },
     async (req) => {
-      const { order, ...f } = req.query;
+      const { order, recentRuns, ...f } = req.query;
       const { rows, total } = await store.dags.search({ ...f, desc: order === "desc" });
-      return { dags: rows.map(summary), total, limit: f.limit, offset: f.offset };
+      // One indexed query per listed DAG (a page is small), so the UI needs no request per row.
+      const recent = await Promise.all(rows.map((r) => (recentRuns > 0 ? store.runs.timings(r.dag_id, recentRuns) : Promise.resolve([]))));
+      const dags = rows.map((r, i) => ({
+        ...summary(r),
+        recentRuns: recent[i].map((x) => ({ runId: x.run_id, state: x.state, logicalDate: iso(x.logical_date)!, startDate: iso(x.start_date), endDate: iso(x.end_date) })),
+      }));
+      return { dags, total, limit: f.limit, offset: f.offset };
     },
   );
 
