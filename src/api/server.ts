@@ -30,6 +30,7 @@ import { eventRoutes } from "./routes/events.js";
 import { gridRoutes } from "./routes/grid.js";
 import { sourceRoutes } from "./routes/sources.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { uiRoutes, type UiOptions } from "./ui.js";
 import { ErrorBody } from "./schemas.js";
 import type { ApiApp, ApiDeps } from "./types.js";
 
@@ -42,6 +43,8 @@ export interface ApiServerOptions {
   /** Called after trigger/pause/clear/mark so an in-process scheduler wakes at once (pass scheduler.wake). */
   onChange?: () => void;
   now?: () => number;
+  /** The web UI at "/" (dist/ui); false serves the API alone. */
+  ui?: UiOptions | false;
 }
 
 export function createApiServer(opts: ApiServerOptions): ApiApp {
@@ -148,5 +151,9 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     },
     { prefix: API_PREFIX },
   );
+
+  // --- Web UI (src/api/ui.ts): the single-page app and its assets, outside /api. ---
+  if (opts.ui !== false) uiRoutes(app as unknown as ApiApp, opts.ui ?? {});
+
   return app as unknown as ApiApp;
 }

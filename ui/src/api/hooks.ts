@@ -1,0 +1,88 @@
+/** Queries and mutations shared by several screens. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, seg } from "./client";
+import { keys } from "./keys";
+import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, Structure, TaskDetail, TaskInstance } from "./types";
+
+export function useImportErrors() {
+  return useQuery({
+    queryKey: keys.importErrors,
+    queryFn: () => api<{ importErrors: ImportError[] }>("/import-errors"),
+    staleTime: 60_000,
+  });
+}
+
+export function useDag(dagId: string) {
+  return useQuery({ queryKey: keys.dag(dagId), queryFn: () => api<DagDetail>(`/dags/${seg(dagId)}`) });
+}
+
+export function useStructure(dagId: string, version?: string) {
+  return useQuery({
+    queryKey: keys.structure(dagId, version),
+    queryFn: () => api<Structure>(`/dags/${seg(dagId)}/structure`, { query: { version } }),
+    // A version's structure never changes; the current one changes with the file.
+    staleTime: version ? Infinity : 30_000,
+  });
+}
+
+export function useRun(dagId: string, runId: string | null) {
+  return useQuery({
+    queryKey: keys.run(dagId, runId ?? ""),
+    queryFn: () => api<Run>(`/dags/${seg(dagId)}/runs/${seg(runId!)}`),
+    enabled: !!runId,
+  });
+}
+
+export function useRunTasks(dagId: string, runId: string | null) {
+  return useQuery({
+    queryKey: keys.runTasks(dagId, runId ?? ""),
+    queryFn: () => api<{ tasks: TaskInstance[] }>(`/dags/${seg(dagId)}/runs/${seg(runId!)}/tasks`),
+    enabled: !!runId,
+  });
+}
+
+export function useTaskDetail(dagId: string, runId: string | null, taskId: string | null) {
+  return useQuery({
+    queryKey: keys.task(dagId, runId ?? "", taskId ?? ""),
+    queryFn: () => api<TaskDetail>(`/dags/${seg(dagId)}/runs/${seg(runId!)}/tasks/${seg(taskId!)}`),
+    enabled: !!runId && !!taskId,
+  });
+}
+
+/** Latest runs of a DAG (newest first), for the list's state strip and pickers. */
+export function useRecentRuns(dagId: string, limit = 14, enabled = true) {
+  return useQuery({
+    queryKey: [...keys.recentRuns(dagId), limit],
+    queryFn: () => api<RunList>(`/dags/${seg(dagId)}/runs`, { query: { limit } }),
+    enabled,
+  });
+}
+
+export function usePauseDag() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ dagId, paused }: { dagId: string; paused: boolean }) => api<DagSummary>(`/dags/${seg(dagId)}`, { method: "PATCH", body: { paused } }),
+    onMutate: async ({ dagId, paused }) => {
+      // Flip the switch at once; the answer (or the live event) confirms it.
+      for (const [key, list] of qc.getQueriesData<DagList>({ queryKey: [...keys.dags, "list"] })) {
+        if (list) qc.setQueryData<DagList>(key, { ...list, dags: list.dags.map((d) => (d.dagId === dagId ? { ...d, paused } : d)) });
+      }
+      qc.setQueryData<DagDetail>(keys.dag(dagId), (old) => (old ? { ...old, paused } : old));
+    },
+    onError: (_e, { dagId }) => {
+      void qc.invalidateQueries({ queryKey: keys.dags });
+      void qc.invalidateQueries({ queryKey: keys.dag(dagId) });
+    },
+    onSuccess: (dag) => {
+      qc.setQueryData<DagDetail>(keys.dag(dag.dagId), (old) => (old ? { ...old, ...dag } : old));
+    },
+  });
+}
+
+/** After a write to a run: refetch everything that shows it. */
+export function invalidateRun(qc: ReturnType<typeof useQueryClient>, dagId: string, runId?: string) {
+  void qc.invalidateQueries({ queryKey: keys.gridOf(dagId) });
+  void qc.invalidateQueries({ queryKey: keys.runsOf(dagId) });
+  if (runId) void qc.invalidateQueries({ queryKey: ["run", dagId, runId] });
+  void qc.invalidateQueries({ queryKey: keys.dags });
+}

@@ -1,0 +1,228 @@
+/**
+ * Shapes of the /api/v1 answers the UI reads (see /api/v1/openapi.json).
+ * Timestamps are ISO 8601 strings in UTC.
+ */
+
+export type Role = "viewer" | "operator" | "admin";
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface Me {
+  user: User;
+  csrfToken: string | null;
+}
+
+export interface DagSummary {
+  dagId: string;
+  description: string | null;
+  owner: string | null;
+  tags: string[];
+  fileloc: string;
+  schedule: string | null;
+  timezone: string;
+  scheduleDescription: string;
+  paused: boolean;
+  active: boolean;
+  versionHash: string;
+  nextRun: { logicalDate: string; runAfter: string } | null;
+  updatedAt: string;
+  /** Present when the server includes the latest runs in the list (newest first). */
+  recentRuns?: RunBrief[];
+}
+
+export interface RunBrief {
+  runId: string;
+  state: string;
+  logicalDate: string;
+  startDate: string | null;
+  endDate: string | null;
+  runType?: string;
+}
+
+export interface DagList {
+  dags: DagSummary[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface DagDetail extends DagSummary {
+  start: string | null;
+  end: string | null;
+  catchup: boolean;
+  maxActiveRuns: number;
+  maxActiveTasks: number;
+  runTimeoutMs: number | null;
+  params: Record<string, unknown>;
+  paramsSchema: JsonSchema | null;
+  docs: string | null;
+  taskCount: number;
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  title?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: string;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  [k: string]: unknown;
+}
+
+export interface TaskNode {
+  taskId: string;
+  kind: string;
+  upstream: string[];
+  downstream: string[];
+  triggerRule: string;
+  retries: number;
+  timeoutMs: number | null;
+  pool: string;
+  queue: string;
+  priorityWeight: number;
+  doc: string | null;
+  command: string | null;
+}
+
+export interface Structure {
+  dagId: string;
+  versionHash: string;
+  tasks: TaskNode[];
+  edges: { from: string; to: string }[];
+}
+
+export interface Run {
+  dagId: string;
+  runId: string;
+  runType: string;
+  state: string;
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  versionHash: string;
+  conf: unknown;
+  params: unknown;
+  queuedAt: string;
+  startDate: string | null;
+  endDate: string | null;
+  note: string | null;
+  taskStates?: Record<string, number>;
+}
+
+export interface RunList {
+  runs: Run[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface GridTask {
+  taskId: string;
+  kind: string;
+  upstream: string[];
+  triggerRule: string;
+  mapped: boolean;
+}
+
+export interface GridCell {
+  state: string;
+  tryNumber: number;
+  mapCount?: number;
+  mapStates?: Record<string, number>;
+}
+
+export interface GridRun {
+  runId: string;
+  runType: string;
+  state: string;
+  logicalDate: string;
+  startDate: string | null;
+  endDate: string | null;
+  versionHash: string;
+  durationMs: number | null;
+  cells: (GridCell | null)[];
+}
+
+export interface Grid {
+  dagId: string;
+  totalRuns: number;
+  offset: number;
+  tasks: GridTask[];
+  runs: GridRun[];
+}
+
+export interface TaskInstance {
+  taskId: string;
+  mapIndex: number;
+  state: string;
+  tryNumber: number;
+  maxTries: number;
+  pool: string;
+  queue: string;
+  priorityWeight: number;
+  queuedAt: string | null;
+  startDate: string | null;
+  endDate: string | null;
+  durationMs: number | null;
+  nextTryAt: string | null;
+  hostname: string | null;
+  pid: number | null;
+  result: unknown;
+  error: string | null;
+}
+
+export interface TaskTry {
+  tryNumber: number;
+  state: string;
+  startDate: string | null;
+  endDate: string | null;
+  durationMs: number | null;
+  hostname: string | null;
+  pid: number | null;
+  error: string | null;
+}
+
+export interface TaskDetail extends TaskInstance {
+  tries: TaskTry[];
+}
+
+export interface LogLine {
+  id: number;
+  ts: string | null;
+  stream: string;
+  line: string;
+}
+
+export interface LogPage {
+  tryNumber: number;
+  lines: LogLine[];
+  nextAfter: number;
+  more: boolean;
+}
+
+export interface ImportError {
+  path: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+  stack: string | null;
+  createdAt: string;
+}

@@ -1,0 +1,127 @@
+/**
+ * Modal dialogs on the native <dialog> element: the browser traps focus,
+ * closes on Esc and gives it role="dialog"; we add the title as its name.
+ */
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { ErrorBanner } from "./Feedback";
+import { Icon } from "./Icon";
+
+interface DialogProps {
+  open: boolean;
+  onClose: () => void;
+  title: ReactNode;
+  children: ReactNode;
+  footer?: ReactNode;
+  /** Wide dialogs hold forms with many fields or tables. */
+  size?: "sm" | "md" | "lg";
+  /** Render the body as a form; Enter submits it. */
+  onSubmit?: (e: FormEvent<HTMLFormElement>) => void;
+}
+
+export function Dialog({ open, onClose, title, children, footer, size = "md", onSubmit }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  if (!open) return null;
+  const body = (
+    <>
+      <header className="dialog-head">
+        <h2 id={titleId}>{title}</h2>
+        <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
+          <Icon name="close" />
+        </button>
+      </header>
+      <div className="dialog-body">{children}</div>
+      {footer && <footer className="dialog-foot">{footer}</footer>}
+    </>
+  );
+  return (
+    <dialog
+      ref={ref}
+      className={`dialog dialog-${size}`}
+      aria-labelledby={titleId}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      onClick={(e) => {
+        // A click on the backdrop lands on the <dialog> itself.
+        if (e.target === ref.current) onClose();
+      }}
+    >
+      {onSubmit ? (
+        <form
+          className="dialog-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            onSubmit(e);
+          }}
+          noValidate
+        >
+          {body}
+        </form>
+      ) : (
+        body
+      )}
+    </dialog>
+  );
+}
+
+interface ConfirmProps {
+  open: boolean;
+  onClose: () => void;
+  title: string;
+  children?: ReactNode;
+  confirmLabel?: string;
+  danger?: boolean;
+  /** Runs on confirm; the dialog stays open with the error if it throws. */
+  onConfirm: () => Promise<unknown> | unknown;
+  confirmDisabled?: boolean;
+}
+
+export function ConfirmDialog({ open, onClose, title, children, confirmLabel = "Confirm", danger, onConfirm, confirmDisabled }: ConfirmProps) {
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (open) setError(null);
+  }, [open]);
+  const confirm = async () => {
+    setPending(true);
+    setError(null);
+    try {
+      await onConfirm();
+      onClose();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setPending(false);
+    }
+  };
+  return (
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title={title}
+      size="sm"
+      onSubmit={() => void confirm()}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} disabled={pending || confirmDisabled}>
+            {pending ? "Working…" : confirmLabel}
+          </button>
+        </>
+      }
+    >
+      {children}
+      <ErrorBanner error={error} />
+    </Dialog>
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * What the task returned: a table preview when the value is tabular (first
+ * 50 rows × 20 columns), and the whole value as a JSON tree or, for a string,
+ * as text.
+ */
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
+import { api, ApiError, seg } from "../../api/client";
+import { keys } from "../../api/keys";
+import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
+import { Icon } from "../../components/Icon";
+import { JsonTree } from "../../components/JsonTree";
+import { cellText, toTable } from "../../lib/tabular";
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+interface Props {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  state: string;
+}
+
+export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
+  const q = useQuery({
+    queryKey: [...keys.result(dagId, runId, taskId), mapIndex, state],
+    queryFn: () =>
+      api<{ value: unknown; sizeBytes: number }>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}/result`, { query: { mapIndex: mapIndex >= 0 ? mapIndex : undefined } }),
+    enabled: state === "success",
+  });
+  const table = useMemo(() => (q.data ? toTable(q.data.value) : null), [q.data]);
+  const [view, setView] = useState<"table" | "json">("table");
+
+  if (state !== "success") {
+    return <EmptyState title="No result" icon="database">A result is stored when a try succeeds; this instance is {state.replaceAll("_", " ")}.</EmptyState>;
+  }
+  if (q.error) {
+    return q.error instanceof ApiError && q.error.status === 404 ? <EmptyState title="No result stored" icon="database">{q.error.message}</EmptyState> : <ErrorBanner error={q.error} />;
+  }
+  if (!q.data) return <SkeletonRows rows={4} cols={3} />;
+  const { value, sizeBytes } = q.data;
+  if (value === null || value === undefined) return <EmptyState title="The task returned nothing" icon="database" />;
+  const copy = () => void navigator.clipboard?.writeText(typeof value === "string" ? value : JSON.stringify(value, null, 2));
+
+  return (
+    <div className="result">
+      <div className="result-head">
+        {table && (
+          <div className="segmented" role="group" aria-label="Show result as">
+            <button type="button" className={`segmented-btn ${view === "table" ? "active" : ""}`} aria-pressed={view === "table"} onClick={() => setView("table")}>
+              Table
+            </button>
+            <button type="button" className={`segmented-btn ${view === "json" ? "active" : ""}`} aria-pressed={view === "json"} onClick={() => setView("json")}>
+              JSON
+            </button>
+          </div>
+        )}
+        <span className="muted">{bytes(sizeBytes)}</span>
+        <div className="toolbar-spacer" />
+        <button type="button" className="btn btn-sm" onClick={copy}>
+          <Icon name="copy" /> Copy
+        </button>
+      </div>
+      {table && view === "table" ? (
+        <div className="result-table-wrap">
+          <div className="table-wrap result-table-scroll">
+            <table className="table table-compact result-table" data-testid="result-table">
+              <thead>
+                <tr>
+                  <th scope="col" className="num">
+                    #
+                  </th>
+                  {table.columns.map((c) => (
+                    <th key={c} scope="col">
+                      {c}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {table.rows.map((r, i) => (
+                  <tr key={i}>
+                    <td className="num muted">{i + 1}</td>
+                    {r.map((v, j) => (
+                      <td key={j} className={typeof v === "number" ? "num" : undefined}>
+                        {cellText(v)}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {(table.cutRows || table.cutCols) && (
+            <p className="muted result-note">
+              Showing {table.rows.length} of {table.totalRows.toLocaleString()} rows
+              {table.cutCols ? ` and ${table.columns.length} of ${table.totalCols} columns` : ""}. The JSON view has everything.
+            </p>
+          )}
+        </div>
+      ) : typeof value === "string" ? (
+        <pre className="code-block result-text">{value}</pre>
+      ) : (
+        <JsonTree value={value} />
+      )}
+    </div>
+  );
+}
