@@ -63,8 +63,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       await api("/auth/logout", { method: "POST", quiet401: true });
     } finally {
       setCsrfToken(null);
-      qc.clear();
+      // Signed out first, so the shell shows the login page; then drop everything the user could see.
       qc.setQueryData(keys.me, null);
+      qc.removeQueries({ predicate: (q) => q.queryKey[0] !== keys.me[0] });
     }
   }, [qc]);
 

@@ -82,10 +82,9 @@ function applyRun(qc: QueryClient, inv: Invalidator, e: RunEvent): void {
     qc.setQueryData<Grid>(key, { ...grid, runs });
   }
   // A run no page holds is new: every offset shifted by one, so the grid's pages refetch.
-  if (!found) {
-    inv.add(keys.gridOf(e.dagId));
-    inv.add(keys.dags);
-  }
+  if (!found) inv.add(keys.gridOf(e.dagId));
+  // The DAG list shows each DAG's last runs: it follows every run change, known to the grid or not.
+  inv.add(keys.dags);
   qc.setQueryData<Run>(keys.run(e.dagId, e.runId), (old) => (old ? { ...old, state: e.state, startDate: e.startDate, endDate: e.endDate } : old));
   inv.add(keys.run(e.dagId, e.runId));
   inv.add(keys.runsOf(e.dagId));

@@ -1,0 +1,244 @@
+/**
+ * Accessibility smoke check of the web UI: axe-core on every main page, in
+ * the light and in the dark theme (the system preference, emulated), against
+ * a real API server on SQLite and on PostgreSQL. A test fails on any
+ * "serious" or "critical" violation and prints each one with the elements it
+ * concerns.
+ *
+ * The store is seeded directly (no scheduler): a history of runs with
+ * failures and retries (seedBig, small), a DAG with params, docs, source and
+ * datasets, dataset events, an import error, a log with ANSI colours and
+ * stderr lines, and admin data (variables, a connection, a pool, users).
+ * The SQLite run also saves screenshots of the seeded history (a fuller grid
+ * than the journey's single run) for the README.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { z } from "zod";
+import { dagVersionHash } from "../../src/core/dagSpec.js";
+import { dag } from "../../src/sdk/dag.js";
+import { dataset } from "../../src/sdk/dataset.js";
+import { axe, launchBrowser, screenshot, signInWithCookie, startApiServer, type Browser, type RunningApi, type TestUser } from "../helpers/browser.js";
+import { DIALECTS } from "../helpers/db.js";
+import { BIG_DAG_ID, seedBig } from "../helpers/seedBig.js";
+
+const RAW = dataset("s3://lake/churn/raw_events");
+const FEATURES = dataset("s3://lake/churn/features");
+const MODEL = "sluice://models/churn";
+
+const SOURCE = `import { z } from "zod";
+import { dag } from "sluice";
+
+export default dag({ id: "churn_features", schedule: "0 3 * * *" }, (d) => {
+  // …
+});
+`;
+
+/** A DAG with everything the Details, Code and Datasets pages show. */
+const churn = dag(
+  {
+    id: "churn_features",
+    description: "Daily churn features and model",
+    schedule: "0 3 * * *",
+    start: "2026-01-01",
+    owner: "ml-team",
+    tags: ["ml", "daily"],
+    docs: "# churn_features\nBuilds the **churn** features every night.\n\n- reads `raw_events`\n- writes `features`",
+    params: z.object({
+      lookbackDays: z.number().int().min(1).max(365).default(30).describe("Days of events to read"),
+      mode: z.enum(["incremental", "full"]).default("incremental"),
+    }),
+  },
+  (d) => {
+    const extract = d.task("extract", async () => 1, { outlets: [RAW] });
+    const build = d.task("build_features", async () => 1, { upstream: [extract], inlets: [RAW], outlets: [FEATURES] });
+    d.task("train", async () => 1, { upstream: [build], inlets: [FEATURES], outlets: [MODEL] });
+  },
+);
+
+/** ANSI: red, bold green, reset. */
+const RED = "\x1b[31m";
+const GREEN = "\x1b[1;32m";
+const RESET = "\x1b[0m";
+const LOG_MARKER = "scored 48211 customers";
+
+interface Seeded {
+  failedRunId: string;
+  failedTaskId: string;
+}
+
+async function seed(server: RunningApi, admin: TestUser): Promise<Seeded> {
+  const { store } = server;
+  const now = Date.now();
+  await seedBig(store, { dags: 14, bigRuns: 90, tasksPerDag: 16, runsPerDag: 4, triesForNewest: 90, now });
+  const spec = churn.toSpec("churn_features.ts");
+  await store.dags.upsert(spec, dagVersionHash(spec), now, false, SOURCE);
+  await store.datasets.recordEvents(
+    [
+      { uri: RAW.uri, dag_id: "churn_features", run_id: "scheduled__2026-03-01T03:00:00.000Z", task_id: "extract", map_index: -1, extra: '{"rows":120000}' },
+      { uri: FEATURES.uri, dag_id: "churn_features", run_id: "scheduled__2026-03-01T03:00:00.000Z", task_id: "build_features", map_index: -1, extra: null },
+    ],
+    now - 60_000,
+  );
+  await store.dags.setImportError({ path: "finance/broken_report.ts", message: "finance/broken_report.ts:12 failed to import: Cannot find module './helpers'", line: 12, col: 5, stack: "Error: Cannot find module './helpers'\n    at finance/broken_report.ts:12:5", created_at: now - 5 * 60_000 });
+
+  // A failed task instance of big_dag with a colourful log.
+  const failedRun = (await store.runs.list({ dagId: BIG_DAG_ID, states: ["failed"], limit: 1 }))[0];
+  assert.ok(failedRun, "seedBig wrote a failed run of big_dag");
+  const ti = (await store.tasks.forRun(failedRun.id)).find((t) => t.state === "failed" && t.try_number >= 1);
+  assert.ok(ti, `run ${failedRun.run_id} has a failed task instance`);
+  const lines = [
+    ["stdout", `Starting attempt ${ti.try_number} of ${ti.task_id}`],
+    ["stdout", `${GREEN}ok${RESET} connected to the warehouse`],
+    ["stdout", LOG_MARKER],
+    ["stderr", `${RED}Error: model quality too low: r2=0.41 (want >= 0.9)${RESET}\n    at train (churn.ts:88:11)`],
+  ];
+  await store.logs.append(lines.map(([stream, line], i) => ({ ti_id: ti.id, try_number: ti.try_number, ts: now - 30_000 + i * 100, stream, line })));
+
+  // Admin pages: created through the API, as an admin would.
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${server.baseUrl}/api/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${admin.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(res.status, 201, `POST ${path}: ${await res.text()}`);
+  };
+  await post("/variables", { key: "warehouse_schema", value: "analytics", description: "Schema the reports read" });
+  await post("/variables", { key: "slack_token", value: "xoxb-not-a-real-token", description: "Alerts bot" });
+  await post("/connections", { connId: "warehouse", connType: "postgres", host: "warehouse.internal", port: 5432, login: "etl", password: "not a real password", schema: "analytics", extra: null, description: "The analytics warehouse" });
+  await post("/pools", { name: "warehouse", slots: 4, description: "Concurrent warehouse queries" });
+  await server.createUser("operator", "olga");
+  await server.createUser("viewer", "vic");
+  return { failedRunId: failedRun.run_id, failedTaskId: ti.task_id };
+}
+
+for (const dialect of DIALECTS) {
+  describe(`accessibility of the main pages on ${dialect}`, () => {
+    let server: RunningApi;
+    let browser: Browser;
+    let page: Page;
+    let seeded: Seeded;
+
+    before(async () => {
+      server = await startApiServer({ dialect });
+      const admin = await server.createUser("admin");
+      seeded = await seed(server, admin);
+      browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
+      page = await browser.page();
+      page.setDefaultTimeout(15_000);
+      // The login page is checked before this cookie is used: a fresh page load without it shows the form.
+      await signInWithCookie(browser.context, server.baseUrl, admin.username, admin.password);
+    });
+
+    after(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    /**
+     * Open a page in the light and then the dark theme (the system
+     * preference; the app follows it by default), wait for its content, and
+     * run axe on each. Fails once, listing the violations of both themes.
+     */
+    async function check(path: string, ready: (page: Page) => Promise<unknown>, opts: { shot?: string } = {}): Promise<void> {
+      const problems: string[] = [];
+      for (const scheme of ["light", "dark"] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.goto(`${server.baseUrl}${path}`);
+        await page.locator(`html[data-theme="${scheme}"]`).waitFor({ state: "attached" });
+        try {
+          await ready(page);
+        } catch (err) {
+          throw new Error(`${path} (${scheme}) did not show what the check needs: ${(err as Error).message}`, { cause: err });
+        }
+        const report = await axe(page);
+        if (report.violations.length > 0) problems.push(`${scheme} theme: ${report.text}`);
+        if (opts.shot && dialect === "sqlite") await screenshot(page, `${opts.shot}${scheme === "dark" ? "-dark" : ""}`);
+      }
+      await page.emulateMedia({ colorScheme: "light" });
+      assert.equal(problems.length, 0, problems.join("\n\n"));
+    }
+
+    it("login page", async () => {
+      const context = browser.context;
+      const cookies = await context.cookies();
+      await context.clearCookies();
+      try {
+        await check("/", (p) => p.getByRole("heading", { name: "Sign in to Sluice" }).waitFor());
+        // And with its error message shown.
+        await page.getByLabel("Username").fill("admin");
+        await page.getByLabel("Password").fill("wrong password");
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("alert").waitFor();
+        const report = await axe(page);
+        assert.deepEqual(report.violations, [], report.text);
+      } finally {
+        await context.addCookies(cookies);
+      }
+    });
+
+    it("DAG list, with the import-error details open", async () => {
+      await check(
+        "/?importErrors=1",
+        async (p) => {
+          await p.getByTestId("dag-row-churn_features").waitFor();
+          await p.getByTestId("import-errors").getByText("finance/broken_report.ts:12:5", { exact: true }).waitFor();
+          // The strips and last-run badges are filled in.
+          await p.getByTestId(`dag-row-${BIG_DAG_ID}`).locator('[data-state="failed"], [data-state="success"]').first().waitFor();
+        },
+        { shot: "history-dag-list" },
+      );
+    });
+
+    it("DAG page: grid", async () => {
+      await check(`/dags/${BIG_DAG_ID}/grid`, (p) => p.locator('[data-testid^="cell-"][data-state="failed"]').first().waitFor(), { shot: "history-grid" });
+    });
+
+    it("DAG page: graph of a failed run", async () => {
+      await check(`/dags/${BIG_DAG_ID}/graph?run=${encodeURIComponent(seeded.failedRunId)}`, (p) => p.locator('[data-testid^="node-"][data-state="failed"]').first().waitFor(), { shot: "history-graph" });
+    });
+
+    it("DAG page: gantt of a failed run", async () => {
+      await check(`/dags/${BIG_DAG_ID}/gantt?run=${encodeURIComponent(seeded.failedRunId)}`, (p) => p.getByRole("img", { name: /^Timeline of run / }).waitFor());
+    });
+
+    it("DAG page: code", async () => {
+      await check("/dags/churn_features/code", (p) => p.getByText('id: "churn_features"').first().waitFor());
+    });
+
+    it("DAG page: details with params and docs", async () => {
+      await check("/dags/churn_features/details", async (p) => {
+        await p.getByRole("heading", { name: "Params" }).waitFor();
+        await p.getByText("Days of events to read").first().waitFor();
+        // The docs, rendered from markdown.
+        await p.getByRole("region", { name: "Docs" }).getByText("churn", { exact: true }).waitFor();
+      });
+    });
+
+    it("task panel with a failed try's log (ANSI colours, stderr)", async () => {
+      const q = `?run=${encodeURIComponent(seeded.failedRunId)}&task=${encodeURIComponent(seeded.failedTaskId)}`;
+      await check(
+        `/dags/${BIG_DAG_ID}/grid${q}`,
+        async (p) => {
+          const panel = p.getByTestId("task-panel");
+          await panel.getByTestId("log-view").getByText(LOG_MARKER).waitFor();
+          await panel.getByText("model quality too low").first().waitFor();
+        },
+        { shot: "history-task-panel" },
+      );
+    });
+
+    it("datasets", async () => {
+      await check("/datasets", (p) => p.getByTestId(`dataset-row-${FEATURES.uri}`).waitFor(), { shot: "history-datasets" });
+    });
+
+    for (const [section, rowId] of [
+      ["pools", "pool-row-warehouse"],
+      ["variables", "variable-row-warehouse_schema"],
+      ["connections", "connection-row-warehouse"],
+      ["users", "user-row-olga"],
+    ] as const) {
+      it(`admin: ${section}`, async () => {
+        await check(`/admin/${section}`, (p) => p.getByTestId(rowId).waitFor());
+      });
+    }
+  });
+}
