@@ -21,6 +21,7 @@ import { triggerRun } from "../../src/runs/createRun.js";
 import { dag } from "../../src/sdk/dag.js";
 import { SecretBox } from "../../src/secrets/secretBox.js";
 import type { Store } from "../../src/store/store.js";
+import { ADMIN_ROUTES } from "../helpers/apiRoutes.js";
 import { DIALECTS, freshStore } from "../helpers/db.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -549,31 +550,7 @@ for (const dialect of DIALECTS) {
 
     it("documents every admin route under the admin tag in the OpenAPI document", async () => {
       const doc = ok(await call("GET", "/openapi.json"));
-      const routes = [
-        ["get", "/pools"],
-        ["post", "/pools"],
-        ["get", "/pools/{name}"],
-        ["patch", "/pools/{name}"],
-        ["delete", "/pools/{name}"],
-        ["get", "/variables"],
-        ["post", "/variables"],
-        ["get", "/variables/{key}"],
-        ["patch", "/variables/{key}"],
-        ["delete", "/variables/{key}"],
-        ["get", "/connections"],
-        ["post", "/connections"],
-        ["get", "/connections/{connId}"],
-        ["patch", "/connections/{connId}"],
-        ["delete", "/connections/{connId}"],
-        ["get", "/users"],
-        ["post", "/users"],
-        ["patch", "/users/{username}"],
-        ["delete", "/users/{username}"],
-        ["get", "/users/{username}/tokens"],
-        ["post", "/users/{username}/tokens"],
-        ["delete", "/users/{username}/tokens/{id}"],
-      ] as const;
-      for (const [method, path] of routes) {
+      for (const [method, path] of ADMIN_ROUTES) {
         const op = doc.paths[`${V1}${path}`]?.[method];
         assert.ok(op, `${method.toUpperCase()} ${path} is documented`);
         assert.deepEqual(op.tags, ["admin"], `${method} ${path}`);

@@ -18,6 +18,7 @@ import { dagVersionHash } from "../../src/core/dagSpec.js";
 import { triggerRun } from "../../src/runs/createRun.js";
 import { dag } from "../../src/sdk/dag.js";
 import type { Store } from "../../src/store/store.js";
+import { ADMIN_ROUTES } from "../helpers/apiRoutes.js";
 import { DIALECTS, freshStore } from "../helpers/db.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
@@ -82,28 +83,7 @@ const ROUTES = [
   ["get", "/datasets/events"],
   ["get", "/dags/{dagId}/versions"],
   ["get", "/dags/{dagId}/source"],
-  ["get", "/pools"],
-  ["post", "/pools"],
-  ["get", "/pools/{name}"],
-  ["patch", "/pools/{name}"],
-  ["delete", "/pools/{name}"],
-  ["get", "/variables"],
-  ["post", "/variables"],
-  ["get", "/variables/{key}"],
-  ["patch", "/variables/{key}"],
-  ["delete", "/variables/{key}"],
-  ["get", "/connections"],
-  ["post", "/connections"],
-  ["get", "/connections/{connId}"],
-  ["patch", "/connections/{connId}"],
-  ["delete", "/connections/{connId}"],
-  ["get", "/users"],
-  ["post", "/users"],
-  ["patch", "/users/{username}"],
-  ["delete", "/users/{username}"],
-  ["get", "/users/{username}/tokens"],
-  ["post", "/users/{username}/tokens"],
-  ["delete", "/users/{username}/tokens/{id}"],
+  ...ADMIN_ROUTES,
 ] as const;
 
 interface ErrorJson {

@@ -110,6 +110,15 @@ async function seed(server: RunningApi, admin: TestUser): Promise<Seeded> {
   return { failedRunId: failedRun.run_id, failedTaskId: ti.task_id };
 }
 
+/**
+ * axe measures colours as painted: a panel still sliding or fading in would be
+ * judged half-transparent. Wait until every finite animation has finished
+ * (spinners loop forever and are left alone). Runs in the page, hence a string.
+ */
+async function animationsSettled(page: Page): Promise<void> {
+  await page.waitForFunction(`document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity || a.playState !== "running")`);
+}
+
 for (const dialect of DIALECTS) {
   describe(`accessibility of the main pages on ${dialect}`, () => {
     let server: RunningApi;
@@ -149,6 +158,7 @@ for (const dialect of DIALECTS) {
         } catch (err) {
           throw new Error(`${path} (${scheme}) did not show what the check needs: ${(err as Error).message}`, { cause: err });
         }
+        await animationsSettled(page);
         const report = await axe(page);
         if (report.violations.length > 0) problems.push(`${scheme} theme: ${report.text}`);
         if (opts.shot && dialect === "sqlite") await screenshot(page, `${opts.shot}${scheme === "dark" ? "-dark" : ""}`);
@@ -168,6 +178,7 @@ for (const dialect of DIALECTS) {
         await page.getByLabel("Password").fill("wrong password");
         await page.getByRole("button", { name: "Sign in" }).click();
         await page.getByRole("alert").waitFor();
+        await animationsSettled(page);
         const report = await axe(page);
         assert.deepEqual(report.violations, [], report.text);
       } finally {

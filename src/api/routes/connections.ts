@@ -24,7 +24,7 @@ const Connection = z.object({
 
 const ConnParams = z.object({ connId: z.string().min(1).describe("Connection id.") });
 const Text = z.string().max(1000);
-const Fields = {
+const Fields = z.object({
   connType: z
     .string()
     .min(1)
@@ -41,7 +41,9 @@ const Fields = {
     .nullable()
     .describe(`JSON object of extra settings, stored encrypted. On PATCH, a "${MASK}" under a secret-looking key keeps the stored value, so a masked object read from the API can be edited and sent back.`),
   description: z.string().max(1000).nullable(),
-};
+});
+/** Fields a request may leave out: on PATCH all (they stay as they are), on POST all but connType (they are stored as null). */
+const OptionalFields = Fields.partial().shape;
 
 const noConnection = (connId: string) => `No connection "${connId}". GET /api/v1/connections lists them.`;
 
@@ -122,17 +124,7 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
       schema: {
         tags: ["admin"],
         summary: "Create a connection (admin)",
-        body: z.strictObject({
-          connId: Identifier("connection id"),
-          connType: Fields.connType,
-          host: Fields.host.optional(),
-          port: Fields.port.optional(),
-          login: Fields.login.optional(),
-          password: Fields.password.optional(),
-          schema: Fields.schema.optional(),
-          extra: Fields.extra.optional(),
-          description: Fields.description.optional(),
-        }),
+        body: z.strictObject({ connId: Identifier("connection id"), ...OptionalFields, connType: Fields.shape.connType }),
         response: { 201: Connection, ...errors(400, 409), ...SecretsKeyFailure },
       },
     },
@@ -170,16 +162,7 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
         tags: ["admin"],
         summary: "Change a connection (admin): omitted fields stay as they are, null clears one (password: null removes the password)",
         params: ConnParams,
-        body: z.strictObject({
-          connType: Fields.connType.optional(),
-          host: Fields.host.optional(),
-          port: Fields.port.optional(),
-          login: Fields.login.optional(),
-          password: Fields.password.optional(),
-          schema: Fields.schema.optional(),
-          extra: Fields.extra.optional(),
-          description: Fields.description.optional(),
-        }),
+        body: z.strictObject(OptionalFields),
         response: { 200: Connection, ...errors(400, 404), ...SecretsKeyFailure },
       },
     },

@@ -2,9 +2,11 @@
  * Modal dialogs on the native <dialog> element: the browser traps focus,
  * closes on Esc and gives it role="dialog"; we add the title as its name.
  */
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useId, useRef, type FormEvent, type ReactNode } from "react";
+import { fieldErrors } from "../lib/fieldErrors";
 import { ErrorBanner } from "./Feedback";
 import { Icon } from "./Icon";
+import { useSubmit } from "./useSubmit";
 
 interface DialogProps {
   open: boolean;
@@ -72,6 +74,53 @@ export function Dialog({ open, onClose, title, children, footer, size = "md", on
   );
 }
 
+interface FormDialogProps {
+  open?: boolean;
+  onClose: () => void;
+  title: ReactNode;
+  size?: "sm" | "md" | "lg";
+  onSubmit: () => void;
+  submitLabel: string;
+  /** The submit button's text while `pending`. */
+  pendingLabel?: string;
+  pending?: boolean;
+  submitDisabled?: boolean;
+  danger?: boolean;
+  /** The action's last error: a banner above the fields, unless it names fields (they show it). */
+  error?: unknown;
+  /** Replaces Cancel + submit, e.g. with "Done" once the form's work is done. */
+  footer?: ReactNode;
+  children: ReactNode;
+}
+
+/** A dialog holding a form, with Cancel and a submit button that says when it is busy. */
+export function FormDialog({ open = true, onClose, title, size, onSubmit, submitLabel, pendingLabel = "Saving…", pending, submitDisabled, danger, error, footer, children }: FormDialogProps) {
+  return (
+    <Dialog
+      open={open}
+      size={size}
+      onClose={onClose}
+      title={title}
+      onSubmit={onSubmit}
+      footer={
+        footer ?? (
+          <>
+            <button type="button" className="btn" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} disabled={pending || submitDisabled}>
+              {pending ? pendingLabel : submitLabel}
+            </button>
+          </>
+        )
+      }
+    >
+      {error !== undefined && <ErrorBanner error={Object.keys(fieldErrors(error)).length ? null : error} />}
+      {children}
+    </Dialog>
+  );
+}
+
 interface ConfirmProps {
   open: boolean;
   onClose: () => void;
@@ -85,43 +134,17 @@ interface ConfirmProps {
 }
 
 export function ConfirmDialog({ open, onClose, title, children, confirmLabel = "Confirm", danger, onConfirm, confirmDisabled }: ConfirmProps) {
-  const [pending, setPending] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { submit, pending, error, reset } = useSubmit(async () => {
+    await onConfirm();
+    onClose();
+  });
   useEffect(() => {
-    if (open) setError(null);
+    if (open) reset();
   }, [open]);
-  const confirm = async () => {
-    setPending(true);
-    setError(null);
-    try {
-      await onConfirm();
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setPending(false);
-    }
-  };
   return (
-    <Dialog
-      open={open}
-      onClose={onClose}
-      title={title}
-      size="sm"
-      onSubmit={() => void confirm()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className={`btn ${danger ? "btn-danger" : "btn-primary"}`} disabled={pending || confirmDisabled}>
-            {pending ? "Working…" : confirmLabel}
-          </button>
-        </>
-      }
-    >
+    <FormDialog open={open} onClose={onClose} title={title} size="sm" onSubmit={() => void submit()} submitLabel={confirmLabel} pendingLabel="Working…" pending={pending} submitDisabled={confirmDisabled} danger={danger}>
       {children}
       <ErrorBanner error={error} />
-    </Dialog>
+    </FormDialog>
   );
 }

@@ -54,3 +54,14 @@ export function SkeletonRows({ rows = 6, cols = 5 }: { rows?: number; cols?: num
 export function Spinner({ label = "Loading" }: { label?: string }) {
   return <span className="spinner" role="status" aria-label={label} />;
 }
+
+/**
+ * A list from a query in its three states: `loading` until the first answer,
+ * `empty` when it has no items, else the items as `children` renders them
+ * (nothing while the query has failed: its ErrorBanner says why).
+ */
+export function ListBody<T>({ pending, items, loading, empty, children }: { pending: boolean; items: T[] | undefined; loading: ReactNode; empty: ReactNode; children: (items: T[]) => ReactNode }) {
+  if (pending) return loading;
+  if (!items) return null;
+  return items.length === 0 ? empty : children(items);
+}

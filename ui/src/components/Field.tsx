@@ -3,7 +3,7 @@ import { useId, useState, type ReactNode } from "react";
 import { Icon } from "./Icon";
 
 interface FieldProps {
-  label: string;
+  label: ReactNode;
   hint?: ReactNode;
   error?: string;
   children: (props: { id: string; "aria-invalid"?: boolean; "aria-describedby"?: string }) => ReactNode;

@@ -10,21 +10,19 @@ import { api, ApiError, seg } from "../api/client";
 import { invalidateRun, useDag } from "../api/hooks";
 import type { Run } from "../api/types";
 import { fieldsOf, hintOf, toConf, type FormValues, type ParamField } from "../lib/paramsSchema";
-import { Dialog } from "./Dialog";
+import { FormDialog } from "./Dialog";
 import { ErrorBanner, SkeletonRows } from "./Feedback";
+import { Field } from "./Field";
 import { useToast } from "./Toast";
 
 function ParamInput({ field, value, onChange, error }: { field: ParamField; value: string | boolean; onChange: (v: string | boolean) => void; error?: string }) {
   const id = useId();
-  const hint = hintOf(field);
-  const describedBy = [field.description || hint ? `${id}-hint` : "", error ? `${id}-err` : ""].filter(Boolean).join(" ") || undefined;
-  const common = { id, "aria-invalid": error ? true : undefined, "aria-describedby": describedBy, name: field.name };
-  let input;
   if (field.kind === "boolean") {
+    const describedBy = [field.description ? `${id}-hint` : "", error ? `${id}-err` : ""].filter(Boolean).join(" ") || undefined;
     return (
       <div className="field">
         <label className="checkbox">
-          <input type="checkbox" {...common} checked={value === true} onChange={(e) => onChange(e.target.checked)} />
+          <input type="checkbox" id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} name={field.name} checked={value === true} onChange={(e) => onChange(e.target.checked)} />
           <span className="field-label">{field.label}</span>
         </label>
         {field.description && (
@@ -40,51 +38,44 @@ function ParamInput({ field, value, onChange, error }: { field: ParamField; valu
       </div>
     );
   }
-  if (field.kind === "enum") {
-    input = (
-      <select className="select" {...common} value={String(value)} onChange={(e) => onChange(e.target.value)}>
-        {(!field.required || value === "") && <option value="">{field.required ? "Choose…" : "(default)"}</option>}
-        {field.options!.map((o) => (
-          <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
-            {typeof o === "string" ? o : JSON.stringify(o)}
-          </option>
-        ))}
-      </select>
-    );
-  } else if (field.kind === "json") {
-    input = <textarea className="textarea" rows={4} spellCheck={false} {...common} value={String(value)} onChange={(e) => onChange(e.target.value)} />;
-  } else {
-    const numeric = field.kind === "number" || field.kind === "integer";
-    input = (
-      <input
-        className="input"
-        {...common}
-        type={numeric ? "number" : "text"}
-        inputMode={field.kind === "integer" ? "numeric" : numeric ? "decimal" : undefined}
-        step={field.kind === "integer" ? 1 : numeric ? "any" : undefined}
-        value={String(value)}
-        onChange={(e) => onChange(e.target.value)}
-      />
-    );
-  }
+  const label = (
+    <>
+      {field.label}
+      {field.required && <span aria-hidden="true"> *</span>}
+    </>
+  );
+  const hint = [field.description, hintOf(field)].filter(Boolean).join(" · ") || undefined;
   return (
-    <div className="field">
-      <label className="field-label" htmlFor={id}>
-        {field.label}
-        {field.required && <span aria-hidden="true"> *</span>}
-      </label>
-      {input}
-      {(field.description || hint) && (
-        <span className="field-hint" id={`${id}-hint`}>
-          {[field.description, hint].filter(Boolean).join(" · ")}
-        </span>
-      )}
-      {error && (
-        <span className="field-error" id={`${id}-err`} role="alert">
-          {error}
-        </span>
-      )}
-    </div>
+    <Field label={label} hint={hint} error={error}>
+      {(p) => {
+        const common = { ...p, name: field.name };
+        if (field.kind === "enum") {
+          return (
+            <select className="select" {...common} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+              {(!field.required || value === "") && <option value="">{field.required ? "Choose…" : "(default)"}</option>}
+              {field.options!.map((o) => (
+                <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
+                  {typeof o === "string" ? o : JSON.stringify(o)}
+                </option>
+              ))}
+            </select>
+          );
+        }
+        if (field.kind === "json") return <textarea className="textarea" rows={4} spellCheck={false} {...common} value={String(value)} onChange={(e) => onChange(e.target.value)} />;
+        const numeric = field.kind === "number" || field.kind === "integer";
+        return (
+          <input
+            className="input"
+            {...common}
+            type={numeric ? "number" : "text"}
+            inputMode={field.kind === "integer" ? "numeric" : numeric ? "decimal" : undefined}
+            step={field.kind === "integer" ? 1 : numeric ? "any" : undefined}
+            value={String(value)}
+            onChange={(e) => onChange(e.target.value)}
+          />
+        );
+      }}
+    </Field>
   );
 }
 
@@ -151,7 +142,7 @@ export function TriggerDialog({ dagId, open, onClose }: { dagId: string; open: b
   };
 
   return (
-    <Dialog
+    <FormDialog
       open={open}
       onClose={onClose}
       title={
@@ -160,16 +151,10 @@ export function TriggerDialog({ dagId, open, onClose }: { dagId: string; open: b
         </>
       }
       onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={pending || !dag.data}>
-            {pending ? "Triggering…" : "Trigger"}
-          </button>
-        </>
-      }
+      submitLabel="Trigger"
+      pendingLabel="Triggering…"
+      pending={pending}
+      submitDisabled={!dag.data}
     >
       {dag.isPending ? (
         <SkeletonRows rows={3} cols={1} />
@@ -208,6 +193,6 @@ export function TriggerDialog({ dagId, open, onClose }: { dagId: string; open: b
           </details>
         </>
       )}
-    </Dialog>
+    </FormDialog>
   );
 }

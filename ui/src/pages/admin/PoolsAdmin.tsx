@@ -3,12 +3,16 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, seg } from "../../api/client";
 import { keys } from "../../api/keys";
-import { ConfirmDialog, Dialog } from "../../components/Dialog";
-import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
+import { ACTIONS, DataTable, NoValue } from "../../components/DataTable";
+import { FormDialog } from "../../components/Dialog";
+import { EmptyState } from "../../components/Feedback";
 import { Field } from "../../components/Field";
-import { Icon } from "../../components/Icon";
 import { useToast } from "../../components/Toast";
+import { useSubmit } from "../../components/useSubmit";
 import { fieldErrors } from "../../lib/fieldErrors";
+import { AdminSection } from "./AdminSection";
+import { ConfirmDelete } from "./ConfirmDelete";
+import { DeleteButton, EditButton } from "./RowActions";
 
 interface Pool {
   name: string;
@@ -28,45 +32,19 @@ function PoolDialog({ pool, onClose }: { pool: Pool | null; onClose: () => void 
   const [name, setName] = useState(pool?.name ?? "");
   const [slots, setSlots] = useState(String(pool?.slots ?? 4));
   const [description, setDescription] = useState(pool?.description ?? "");
-  const [error, setError] = useState<unknown>(null);
-  const [pending, setPending] = useState(false);
+  const { submit, pending, error } = useSubmit(async () => {
+    const n = Number(slots);
+    if (!Number.isInteger(n) || n < 0) throw new Error("Slots must be a whole number, 0 or more.");
+    const body = { slots: n, description: description.trim() || null };
+    if (pool) await api(`/pools/${seg(pool.name)}`, { method: "PATCH", body });
+    else await api("/pools", { method: "POST", body: { name: name.trim(), ...body } });
+    void qc.invalidateQueries({ queryKey: keys.admin("pools") });
+    toast.show(pool ? `Pool ${pool.name} saved` : `Pool ${name.trim()} created`);
+    onClose();
+  });
   const errs = fieldErrors(error);
-  const submit = async () => {
-    setPending(true);
-    setError(null);
-    try {
-      const n = Number(slots);
-      if (!Number.isInteger(n) || n < 0) throw Object.assign(new Error("Slots must be a whole number, 0 or more."), {});
-      const body = { slots: n, description: description.trim() || null };
-      if (pool) await api(`/pools/${seg(pool.name)}`, { method: "PATCH", body });
-      else await api("/pools", { method: "POST", body: { name: name.trim(), ...body } });
-      void qc.invalidateQueries({ queryKey: keys.admin("pools") });
-      toast.show(pool ? `Pool ${pool.name} saved` : `Pool ${name.trim()} created`);
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setPending(false);
-    }
-  };
   return (
-    <Dialog
-      open
-      onClose={onClose}
-      title={pool ? `Edit pool ${pool.name}` : "New pool"}
-      onSubmit={() => void submit()}
-      footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={pending}>
-            {pending ? "Saving…" : pool ? "Save" : "Create"}
-          </button>
-        </>
-      }
-    >
-      <ErrorBanner error={Object.keys(errs).length ? null : error} />
+    <FormDialog onClose={onClose} title={pool ? `Edit pool ${pool.name}` : "New pool"} onSubmit={() => void submit()} submitLabel={pool ? "Save" : "Create"} pending={pending} error={error}>
       {!pool && (
         <Field label="Name" error={errs.name} hint="Letters, digits, _ . -; tasks name it in their pool option.">
           {(p) => <input className="input mono" {...p} value={name} onChange={(e) => setName(e.target.value)} autoFocus />}
@@ -78,108 +56,57 @@ function PoolDialog({ pool, onClose }: { pool: Pool | null; onClose: () => void 
       <Field label="Description" error={errs.description}>
         {(p) => <input className="input" {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>
-    </Dialog>
+    </FormDialog>
   );
 }
 
+const COLUMNS = ["Name", { label: "Slots", num: true }, "Use", { label: "Running", num: true }, { label: "Queued", num: true }, { label: "Waiting", num: true }, "Description", ACTIONS];
+
 export function PoolsAdmin() {
-  const qc = useQueryClient();
-  const toast = useToast();
   const q = useQuery({ queryKey: keys.admin("pools"), queryFn: () => api<{ pools: Pool[] }>("/pools") });
   const [editing, setEditing] = useState<Pool | "new" | null>(null);
   const [deleting, setDeleting] = useState<Pool | null>(null);
 
   return (
-    <section className="card">
-      <div className="card-head">
-        <h2>Pools</h2>
-        <button type="button" className="btn btn-primary btn-sm" onClick={() => setEditing("new")}>
-          <Icon name="plus" /> New pool
-        </button>
-      </div>
-      <ErrorBanner error={q.error} onRetry={() => void q.refetch()} />
-      {q.isPending ? (
-        <SkeletonRows rows={3} cols={6} />
-      ) : q.data?.pools.length === 0 ? (
-        <EmptyState title="No pools" icon="pool" />
-      ) : q.data ? (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col" className="num">
-                  Slots
-                </th>
-                <th scope="col">Use</th>
-                <th scope="col" className="num">
-                  Running
-                </th>
-                <th scope="col" className="num">
-                  Queued
-                </th>
-                <th scope="col" className="num">
-                  Waiting
-                </th>
-                <th scope="col">Description</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {q.data.pools.map((p) => (
-                <tr key={p.name} data-testid={`pool-row-${p.name}`}>
-                  <td className="mono">
-                    {p.name}
-                    {p.isDefault && <span className="pill" style={{ marginLeft: 8 }}>default</span>}
-                  </td>
-                  <td className="num">{p.slots}</td>
-                  <td>
-                    <div className="meter" role="img" aria-label={`${p.occupiedSlots} of ${p.slots} slots in use`} title={`${p.occupiedSlots} of ${p.slots} slots in use`}>
-                      <span style={{ width: `${p.slots ? Math.min(100, (p.occupiedSlots / p.slots) * 100) : 0}%` }} />
-                    </div>
-                  </td>
-                  <td className="num">{p.runningSlots}</td>
-                  <td className="num">{p.queuedSlots}</td>
-                  <td className="num">{p.scheduledSlots}</td>
-                  <td>{p.description ?? <span className="muted">—</span>}</td>
-                  <td className="cell-actions">
-                    <button type="button" className="icon-btn" aria-label={`Edit pool ${p.name}`} title="Edit" onClick={() => setEditing(p)}>
-                      <Icon name="edit" />
-                    </button>
-                    <button
-                      type="button"
-                      className="icon-btn danger-text"
-                      aria-label={`Delete pool ${p.name}`}
-                      title={p.isDefault ? "The default pool cannot be deleted" : "Delete"}
-                      disabled={p.isDefault}
-                      onClick={() => setDeleting(p)}
-                    >
-                      <Icon name="trash" />
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+    <AdminSection
+      title="Pools"
+      newLabel="New pool"
+      onNew={() => setEditing("new")}
+      query={q}
+      items={q.data?.pools}
+      skeletonCols={6}
+      empty={<EmptyState title="No pools" icon="pool" />}
+      table={(pools) => (
+        <DataTable columns={COLUMNS}>
+          {pools.map((p) => (
+            <tr key={p.name} data-testid={`pool-row-${p.name}`}>
+              <td className="mono">
+                {p.name}
+                {p.isDefault && <span className="pill" style={{ marginLeft: 8 }}>default</span>}
+              </td>
+              <td className="num">{p.slots}</td>
+              <td>
+                <div className="meter" role="img" aria-label={`${p.occupiedSlots} of ${p.slots} slots in use`} title={`${p.occupiedSlots} of ${p.slots} slots in use`}>
+                  <span style={{ width: `${p.slots ? Math.min(100, (p.occupiedSlots / p.slots) * 100) : 0}%` }} />
+                </div>
+              </td>
+              <td className="num">{p.runningSlots}</td>
+              <td className="num">{p.queuedSlots}</td>
+              <td className="num">{p.scheduledSlots}</td>
+              <td>{p.description ?? <NoValue />}</td>
+              <td className="cell-actions">
+                <EditButton what={`pool ${p.name}`} onClick={() => setEditing(p)} />
+                <DeleteButton what={`pool ${p.name}`} disabledBecause={p.isDefault && "The default pool cannot be deleted"} onClick={() => setDeleting(p)} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+    >
       {editing && <PoolDialog pool={editing === "new" ? null : editing} onClose={() => setEditing(null)} />}
-      <ConfirmDialog
-        open={!!deleting}
-        onClose={() => setDeleting(null)}
-        title={`Delete pool ${deleting?.name}?`}
-        danger
-        confirmLabel="Delete"
-        onConfirm={async () => {
-          await api(`/pools/${seg(deleting!.name)}`, { method: "DELETE" });
-          void qc.invalidateQueries({ queryKey: keys.admin("pools") });
-          toast.show(`Pool ${deleting!.name} deleted`);
-        }}
-      >
+      <ConfirmDelete section="pools" noun="pool" name={deleting?.name ?? null} onClose={() => setDeleting(null)}>
         <p>Tasks that name this pool will not run until it exists again.</p>
-      </ConfirmDialog>
-    </section>
+      </ConfirmDelete>
+    </AdminSection>
   );
 }

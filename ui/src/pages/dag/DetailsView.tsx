@@ -1,6 +1,7 @@
 /** Everything about the DAG's definition: schedule, dates, limits, params with their schema, docs, file. */
 import { useMemo } from "react";
 import type { DagDetail, JsonSchema } from "../../api/types";
+import { DataTable } from "../../components/DataTable";
 import { Time } from "../../components/Time";
 import { renderMarkdown } from "../../lib/markdown";
 import { fieldsOf, hintOf } from "../../lib/paramsSchema";
@@ -34,33 +35,20 @@ export default function DetailsView({ dag }: { dag: DagDetail }) {
           {params.length === 0 ? (
             <div className="card-body muted">No params.</div>
           ) : (
-            <div className="table-wrap">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Default</th>
-                    <th scope="col">Constraints</th>
-                    <th scope="col">Description</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {params.map((p) => (
-                    <tr key={p.name}>
-                      <td className="mono">
-                        {p.name}
-                        {p.required && <span className="muted"> (required)</span>}
-                      </td>
-                      <td>{typeText(p.schema)}</td>
-                      <td className="mono">{p.name in dag.params ? JSON.stringify(dag.params[p.name]) : p.schema.default !== undefined ? JSON.stringify(p.schema.default) : "—"}</td>
-                      <td>{hintOf(p) || "—"}</td>
-                      <td>{p.description ?? "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable columns={["Name", "Type", "Default", "Constraints", "Description"]}>
+              {params.map((p) => (
+                <tr key={p.name}>
+                  <td className="mono">
+                    {p.name}
+                    {p.required && <span className="muted"> (required)</span>}
+                  </td>
+                  <td>{typeText(p.schema)}</td>
+                  <td className="mono">{p.name in dag.params ? JSON.stringify(dag.params[p.name]) : p.schema.default !== undefined ? JSON.stringify(p.schema.default) : "—"}</td>
+                  <td>{hintOf(p) || "—"}</td>
+                  <td>{p.description ?? "—"}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
           {dag.paramsSchema && (
             <details className="card-body schema-details">

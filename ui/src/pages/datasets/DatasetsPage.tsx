@@ -8,7 +8,8 @@ import { useMemo, useState } from "react";
 import { Link } from "react-router";
 import { api } from "../../api/client";
 import { keys } from "../../api/keys";
-import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
+import { DataTable, NoValue } from "../../components/DataTable";
+import { EmptyState, ErrorBanner, ListBody, SkeletonRows } from "../../components/Feedback";
 import { FlowGraph, type GraphNode } from "../../components/graph/FlowGraph";
 import { Icon } from "../../components/Icon";
 import { Pagination } from "../../components/Pagination";
@@ -44,12 +45,18 @@ function taskHref(dagId: string, runId: string, taskId: string) {
   return `/dags/${encodeURIComponent(dagId)}/grid?run=${encodeURIComponent(runId)}&task=${encodeURIComponent(taskId)}`;
 }
 
-function RefLink({ r }: { r: Ref }) {
+function RefList({ refs }: { refs: Ref[] }) {
   return (
-    <Link to={`/dags/${encodeURIComponent(r.dagId)}/graph`} className="mono ref-link">
-      {r.dagId}
-      {r.taskId ? <span className="muted">.{r.taskId}</span> : <span className="muted"> (DAG)</span>}
-    </Link>
+    <div className="ref-list">
+      {refs.length
+        ? refs.map((r) => (
+            <Link key={`${r.dagId}.${r.taskId}`} to={`/dags/${encodeURIComponent(r.dagId)}/graph`} className="mono ref-link">
+              {r.dagId}
+              {r.taskId ? <span className="muted">.{r.taskId}</span> : <span className="muted"> (DAG)</span>}
+            </Link>
+          ))
+        : <NoValue />}
+    </div>
   );
 }
 
@@ -114,86 +121,78 @@ export default function DatasetsPage() {
         {list.data && <Pagination offset={offset} limit={PAGE} total={list.data.total} onChange={setOffset} label="datasets" />}
       </div>
       <ErrorBanner error={list.error} title="Could not load the datasets" onRetry={() => void list.refetch()} />
-      {list.isPending ? (
-        <div className="card">
-          <SkeletonRows rows={5} cols={5} />
-        </div>
-      ) : list.data && list.data.datasets.length === 0 ? (
-        <div className="card">
-          <EmptyState title={search ? "No dataset matches" : "No datasets yet"} icon="database">
-            {search ? "Try another search." : (
-              <>
-                Declare one in a DAG file with <code>dataset("s3://bucket/path")</code> and a task's <code>outlets</code>; it appears here after the next scan.
-              </>
-            )}
-          </EmptyState>
-        </div>
-      ) : list.data ? (
-        <>
-          <section className="card" aria-labelledby="ds-graph-h">
-            <div className="card-head">
-              <h2 id="ds-graph-h">Lineage</h2>
-              <span className="muted">producing task → dataset → consumer</span>
-            </div>
-            <FlowGraph
-              nodes={graph.nodes}
-              edges={graph.edges}
-              nodeTypes={nodeTypes}
-              ariaLabel={`Lineage of ${list.data.datasets.length} datasets`}
-              height={Math.min(520, 140 + graph.nodes.length * 28)}
-              onNodeClick={(id) => id.startsWith("ds:") && setUri(id.slice(3))}
-              miniMap={false}
-            />
-          </section>
-          <section className="card" aria-labelledby="ds-list-h">
-            <div className="card-head">
-              <h2 id="ds-list-h">All datasets</h2>
-            </div>
-            <div className="table-wrap">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">URI</th>
-                    <th scope="col">Producers</th>
-                    <th scope="col">Consumers</th>
-                    <th scope="col">Last event</th>
-                    <th scope="col" className="num">
-                      Events
-                    </th>
+      <ListBody
+        pending={list.isPending}
+        items={list.data?.datasets}
+        loading={
+          <div className="card">
+            <SkeletonRows rows={5} cols={5} />
+          </div>
+        }
+        empty={
+          <div className="card">
+            <EmptyState title={search ? "No dataset matches" : "No datasets yet"} icon="database">
+              {search ? "Try another search." : (
+                <>
+                  Declare one in a DAG file with <code>dataset("s3://bucket/path")</code> and a task's <code>outlets</code>; it appears here after the next scan.
+                </>
+              )}
+            </EmptyState>
+          </div>
+        }
+      >
+        {(datasets) => (
+          <>
+            <section className="card" aria-labelledby="ds-graph-h">
+              <div className="card-head">
+                <h2 id="ds-graph-h">Lineage</h2>
+                <span className="muted">producing task → dataset → consumer</span>
+              </div>
+              <FlowGraph
+                nodes={graph.nodes}
+                edges={graph.edges}
+                nodeTypes={nodeTypes}
+                ariaLabel={`Lineage of ${datasets.length} datasets`}
+                height={Math.min(520, 140 + graph.nodes.length * 28)}
+                onNodeClick={(id) => id.startsWith("ds:") && setUri(id.slice(3))}
+                miniMap={false}
+              />
+            </section>
+            <section className="card" aria-labelledby="ds-list-h">
+              <div className="card-head">
+                <h2 id="ds-list-h">All datasets</h2>
+              </div>
+              <DataTable columns={["URI", "Producers", "Consumers", "Last event", { label: "Events", num: true }]}>
+                {datasets.map((d) => (
+                  <tr key={d.uri} data-testid={`dataset-row-${d.uri}`} className={d.uri === uri ? "row-selected" : undefined}>
+                    <td>
+                      <button type="button" className="link-btn mono" onClick={() => setUri(uri === d.uri ? null : d.uri)} aria-pressed={uri === d.uri} title="Show only this dataset's events">
+                        {d.uri}
+                      </button>
+                    </td>
+                    <td>
+                      <RefList refs={d.producers} />
+                    </td>
+                    <td>
+                      <RefList refs={d.consumers} />
+                    </td>
+                    <td>
+                      {d.lastEvent ? (
+                        <Link to={taskHref(d.lastEvent.dagId, d.lastEvent.runId, d.lastEvent.taskId)}>
+                          <Time value={d.lastEvent.createdAt} relative />
+                        </Link>
+                      ) : (
+                        <span className="muted">never</span>
+                      )}
+                    </td>
+                    <td className="num">{d.eventCount.toLocaleString()}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {list.data.datasets.map((d) => (
-                    <tr key={d.uri} data-testid={`dataset-row-${d.uri}`} className={d.uri === uri ? "row-selected" : undefined}>
-                      <td>
-                        <button type="button" className="link-btn mono" onClick={() => setUri(uri === d.uri ? null : d.uri)} aria-pressed={uri === d.uri} title="Show only this dataset's events">
-                          {d.uri}
-                        </button>
-                      </td>
-                      <td>
-                        <div className="ref-list">{d.producers.length ? d.producers.map((p) => <RefLink key={`${p.dagId}.${p.taskId}`} r={p} />) : <span className="muted">—</span>}</div>
-                      </td>
-                      <td>
-                        <div className="ref-list">{d.consumers.length ? d.consumers.map((c) => <RefLink key={`${c.dagId}.${c.taskId}`} r={c} />) : <span className="muted">—</span>}</div>
-                      </td>
-                      <td>
-                        {d.lastEvent ? (
-                          <Link to={taskHref(d.lastEvent.dagId, d.lastEvent.runId, d.lastEvent.taskId)}>
-                            <Time value={d.lastEvent.createdAt} relative />
-                          </Link>
-                        ) : (
-                          <span className="muted">never</span>
-                        )}
-                      </td>
-                      <td className="num">{d.eventCount.toLocaleString()}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          </section>
-        </>
-      ) : null}
+                ))}
+              </DataTable>
+            </section>
+          </>
+        )}
+      </ListBody>
       <section className="card" aria-labelledby="ds-events-h">
         <div className="card-head">
           <h2 id="ds-events-h">Recent events{uri ? <span className="muted mono"> · {uri}</span> : null}</h2>
@@ -204,47 +203,39 @@ export default function DatasetsPage() {
           )}
         </div>
         <ErrorBanner error={events.error} />
-        {events.isPending ? (
-          <SkeletonRows rows={4} cols={4} />
-        ) : events.data && events.data.events.length === 0 ? (
-          <EmptyState title="No events yet" icon="clock">
-            An event is recorded each time a producing task succeeds.
-          </EmptyState>
-        ) : events.data ? (
-          <div className="table-wrap">
-            <table className="table table-compact">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Dataset</th>
-                  <th scope="col">Produced by</th>
-                  <th scope="col">Run</th>
-                  <th scope="col">Extra</th>
+        <ListBody
+          pending={events.isPending}
+          items={events.data?.events}
+          loading={<SkeletonRows rows={4} cols={4} />}
+          empty={
+            <EmptyState title="No events yet" icon="clock">
+              An event is recorded each time a producing task succeeds.
+            </EmptyState>
+          }
+        >
+          {(rows) => (
+            <DataTable compact columns={["When", "Dataset", "Produced by", "Run", "Extra"]}>
+              {rows.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <Time value={e.createdAt} relative />
+                  </td>
+                  <td className="mono">{e.uri}</td>
+                  <td>
+                    <Link to={taskHref(e.dagId, e.runId, e.taskId)} className="mono">
+                      {e.dagId}.{e.taskId}
+                      {e.mapIndex >= 0 ? `[${e.mapIndex}]` : ""}
+                    </Link>
+                  </td>
+                  <td className="mono muted">{e.runId}</td>
+                  <td className="mono extra-cell" title={e.extra == null ? undefined : JSON.stringify(e.extra)}>
+                    {e.extra == null ? "—" : JSON.stringify(e.extra)}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {events.data.events.map((e) => (
-                  <tr key={e.id}>
-                    <td>
-                      <Time value={e.createdAt} relative />
-                    </td>
-                    <td className="mono">{e.uri}</td>
-                    <td>
-                      <Link to={taskHref(e.dagId, e.runId, e.taskId)} className="mono">
-                        {e.dagId}.{e.taskId}
-                        {e.mapIndex >= 0 ? `[${e.mapIndex}]` : ""}
-                      </Link>
-                    </td>
-                    <td className="mono muted">{e.runId}</td>
-                    <td className="mono extra-cell" title={e.extra == null ? undefined : JSON.stringify(e.extra)}>
-                      {e.extra == null ? "—" : JSON.stringify(e.extra)}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
+              ))}
+            </DataTable>
+          )}
+        </ListBody>
       </section>
     </main>
   );

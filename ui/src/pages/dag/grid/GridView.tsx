@@ -279,13 +279,14 @@ function GridCanvas({ dagId, data, onRange, selectedRunId, selectedTaskId, onSel
   const totalH = rows.getTotalSize();
   return (
     <div className="grid-wrap" ref={wrapRef}>
-      <div className="grid-scroll" ref={scrollRef} data-testid="grid" tabIndex={0} role="group" aria-label={`Grid of ${dagId}: ${total} runs × ${tasks.length} tasks. Arrow keys move, Enter opens the task.`} onKeyDown={onKeyDown} {...tip.handlers}>
+      <div className="grid-scroll" ref={scrollRef} data-testid="grid" tabIndex={0} role="group" aria-label={`Grid of ${dagId}: ${total} ${total === 1 ? "run" : "runs"} × ${tasks.length} ${tasks.length === 1 ? "task" : "tasks"}. Arrow keys move, Enter opens the task.`} onKeyDown={onKeyDown} {...tip.handlers}>
         <div className="grid-canvas" style={{ width: totalW, height: totalH }}>
           <div className="grid-head" style={{ height: HEAD_H, width: totalW }}>
             <div className="grid-corner" style={{ width: LABEL_W, height: HEAD_H }}>
               <span className="grid-corner-title">Task</span>
               <span className="muted grid-corner-count">
-                {total.toLocaleString()} runs{data.fetching ? " · loading…" : ""}
+                {total.toLocaleString()} {total === 1 ? "run" : "runs"}
+                {data.fetching ? " · loading…" : ""}
               </span>
             </div>
             {vcols.map((v) => {
