@@ -4,7 +4,8 @@
 // files through SLUICE_TEST_PG_URL (each file creates its own database), runs
 // node's test runner, and stops PostgreSQL again whatever happens.
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "../dist/test/helpers/embeddedPostgres.js";
 import { ensureChromium } from "./ensureChromium.mjs";
@@ -33,9 +34,15 @@ if (files.some((f) => /(^|[\\/])test[\\/]browser([\\/]|$)/.test(f))) {
 // The server helper is compiled with the tests (npm test builds first).
 const pg = await startEmbeddedPostgres({ fsync: false, label: "test" });
 
+// Every temp file the tests, their Sluice subprocesses and task code make lands in one
+// folder, removed at the end: a test run leaves nothing behind in /tmp. World-writable
+// (with the sticky bit) like /tmp, because tasks may run as other users.
+const testTmp = mkdtempSync(join(tmpdir(), "sluice-tests-"));
+chmodSync(testTmp, 0o1777);
+
 let code = 1;
 try {
-  const env = { ...process.env, SLUICE_TEST_PG_URL: pg.adminUrl, ...(chromium ? { SLUICE_CHROMIUM: chromium } : {}) };
+  const env = { ...process.env, TMPDIR: testTmp, SLUICE_TEST_PG_URL: pg.adminUrl, ...(chromium ? { SLUICE_CHROMIUM: chromium } : {}) };
   const args = ["--test", "--test-concurrency=2", ...files];
   code = await new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: "inherit", env });
@@ -48,5 +55,6 @@ try {
   process.stderr.write(`test setup failed: ${err?.stack ?? err}\n`);
 } finally {
   await pg.stop();
+  rmSync(testTmp, { recursive: true, force: true });
 }
 process.exit(code);

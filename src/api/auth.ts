@@ -10,9 +10,10 @@
  *   change state must also carry `X-CSRF-Token` equal to the session's token
  *   (returned by login and /auth/me), which another site cannot read.
  *
- * Every route needs a signed-in user except the PUBLIC ones below and the
- * OpenAPI document and docs. Reads need "viewer"; writes need "operator"
- * unless the route raises it with `config: { minRole: "admin" }`.
+ * Every route needs a signed-in user except the PUBLIC ones below (health
+ * for probes, and login); the OpenAPI document and docs too, as the issue
+ * asks, since they map the whole surface. Reads need "viewer"; writes need
+ * "operator" unless the route raises it with `config: { minRole: "admin" }`.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -40,13 +41,11 @@ declare module "fastify" {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Routes anyone may call, as "METHOD /path" relative to the API prefix. */
-const PUBLIC = new Set(["GET /health", "GET /version", "POST /auth/login", "GET /openapi.json"]);
+const PUBLIC = new Set(["GET /health", "POST /auth/login"]);
 
 export function isPublic(method: string, routeUrl: string | undefined, prefix: string): boolean {
   if (routeUrl === undefined || !routeUrl.startsWith(prefix)) return false;
-  const path = routeUrl.slice(prefix.length);
-  if (path === "/docs" || path.startsWith("/docs/")) return true;
-  return PUBLIC.has(`${method === "HEAD" ? "GET" : method} ${path}`);
+  return PUBLIC.has(`${method === "HEAD" ? "GET" : method} ${routeUrl.slice(prefix.length)}`);
 }
 
 /** The value of one cookie from a Cookie header (RFC 6265 syntax; our values are base64url, no quoting needed). */
@@ -97,9 +96,11 @@ export function authHook(deps: ApiDeps, prefix: string) {
       }
     }
 
+    // No such route: the caller is known, so answer the 404 (not a role error for a path that does not exist).
+    if (req.routeOptions.url === undefined) return;
     const needed: Role = req.routeOptions.config?.minRole ?? (SAFE_METHODS.has(req.method) ? "viewer" : "operator");
     if (!hasRole(req.auth.user.role, needed)) {
-      return deny(reply, 403, "FORBIDDEN", `User "${req.auth.user.username}" is a ${req.auth.user.role}; this needs the ${needed} role or higher.`);
+      return deny(reply, 403, "FORBIDDEN", `User "${req.auth.user.username}" has the role ${req.auth.user.role}; this needs ${needed} or higher.`);
     }
   };
 }

@@ -10,15 +10,16 @@
  */
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import type { SluiceConfig } from "../config/config.js";
 import type { Store } from "../store/store.js";
 import { authHook, authRoutes, isPublic } from "./auth.js";
 import { toHttpError } from "./errors.js";
+import { jsonDepthExceeds, MAX_BODY_DEPTH } from "./jsonDepth.js";
 import { dagRoutes } from "./routes/dags.js";
-import { healthRoutes } from "./routes/health.js";
+import { healthRoutes, rootHealthRoute } from "./routes/health.js";
 import { importErrorRoutes } from "./routes/importErrors.js";
 import { runRoutes } from "./routes/runs.js";
 import { poolRoutes } from "./routes/pools.js";
@@ -54,6 +55,11 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     // One line per request would drown the scheduler's log; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
+    // Errors fastify raises before routing (a malformed URL such as /dags/%ZZ) get the same body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err, maxBodyBytes);
+      void (reply as unknown as FastifyReply).code(status).send(body);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -80,6 +86,12 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     },
     now: opts.now ?? Date.now,
   };
+
+  app.addHook("preValidation", async (req, reply) => {
+    if (req.body !== null && typeof req.body === "object" && jsonDepthExceeds(req.body, MAX_BODY_DEPTH)) {
+      return reply.code(400).send({ error: { code: "INVALID_BODY", message: `The JSON body is nested more than ${MAX_BODY_DEPTH} levels deep. Flatten it, or pass a reference to the data instead.` } });
+    }
+  });
 
   app.decorateRequest("auth", null);
   if (opts.config.api.auth) {
@@ -151,6 +163,8 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
     },
     { prefix: API_PREFIX },
   );
+
+  rootHealthRoute(app as unknown as ApiApp, deps);
 
   // --- Web UI (src/api/ui.ts): the single-page app and its assets, outside /api. ---
   if (opts.ui !== false) uiRoutes(app as unknown as ApiApp, opts.ui ?? {});

@@ -128,7 +128,7 @@ for (const dialect of DIALECTS) {
       ];
       for (const as of ["viewer", "operator"]) {
         for (const [method, url, body] of adminOnly) {
-          const e = expectError(await call(method, url, { body, as }), 403, "FORBIDDEN", /admin role/);
+          const e = expectError(await call(method, url, { body, as }), 403, "FORBIDDEN", /needs admin or higher/);
           assert.ok(e.message.includes(as), `${method} ${url}: ${e.message}`);
         }
       }

@@ -424,7 +424,7 @@ for (const dialect of DIALECTS) {
       assert.ok(trigger.responses["400"] && trigger.responses["409"], "error answers are documented");
       const list = doc.paths[`${V1}/dags`].get as any;
       assert.ok(list.parameters.some((p: { name: string; in: string }) => p.name === "tag" && p.in === "query"));
-      const ui = await app.inject({ method: "GET", url: `${V1}/docs/` });
+      const ui = await app.inject({ method: "GET", url: `${V1}/docs/`, headers: auth });
       assert.equal(ui.statusCode, 200);
       assert.match(ui.headers["content-type"] as string, /text\/html/);
     });

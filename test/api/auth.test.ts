@@ -34,7 +34,7 @@ const etl = dag({ id: "etl", schedule: null }, (d) => {
   d.task("extract", async () => 1);
 });
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 interface Res {
   status: number;
   json: any;
@@ -82,8 +82,10 @@ for (const dialect of DIALECTS) {
       await store?.close();
     });
 
-    it("answers 401 with the standard error shape without credentials, and keeps health, version, login and docs open", async () => {
+    it("answers 401 with the standard error shape without credentials; only health and login are open", async () => {
       for (const [method, url] of [
+        ["GET", "/version"],
+        ["GET", "/openapi.json"],
         ["GET", "/dags"],
         ["GET", "/dags/etl/runs"],
         ["POST", "/dags/etl/runs"],
@@ -99,12 +101,32 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.runs.list({ dagId: "etl" })).length, 0, "the unauthenticated trigger created nothing");
 
       assert.equal((await call("GET", "/health")).status, 200);
-      assert.equal((await call("GET", "/version")).status, 200);
-      const doc = await call("GET", "/openapi.json");
+      const rootHealth = await app.inject({ method: "GET", url: "/health" });
+      assert.equal(rootHealth.statusCode, 200, "probes also find /health at the server root");
+      assert.equal((JSON.parse(rootHealth.body) as { database: { ok: boolean } }).database.ok, true);
+      assert.equal((await app.inject({ method: "GET", url: `${V1}/docs/` })).statusCode, 401, "the browsable docs need a signed-in user too");
+      assert.equal((await call("GET", "/version", { headers: bearer("viewer") })).status, 200);
+      const doc = await call("GET", "/openapi.json", { headers: bearer("viewer") });
       assert.equal(doc.status, 200);
       assert.ok(doc.json.paths[`${V1}/dags`].get.responses["401"], "the OpenAPI document says protected routes answer 401");
       assert.deepEqual(doc.json.paths[`${V1}/health`].get.security, [], "and that /health needs no credentials");
-      assert.equal((await app.inject({ method: "GET", url: `${V1}/docs/` })).statusCode, 200);
+      assert.equal((await app.inject({ method: "GET", url: `${V1}/docs/`, headers: bearer("viewer") })).statusCode, 200);
+    });
+
+    it("answers 404, not a role error, for a route that does not exist; malformed URLs and over-deep bodies get a 400 in the standard shape", async () => {
+      expectError(await call("PUT", "/dags/etl", { body: {}, headers: bearer("viewer") }), 404, "NOT_FOUND");
+      expectError(await call("DELETE", "/no/such/route", { headers: bearer("viewer") }), 404, "NOT_FOUND");
+      const badUrl = await app.inject({ method: "GET", url: `${V1}/dags/%ZZ`, headers: bearer("viewer") });
+      assert.equal(badUrl.statusCode, 400);
+      assert.equal(typeof (JSON.parse(badUrl.body) as { error: { message: string } }).error.message, "string");
+      // 5,000 levels parse, but would overflow the stack of JSON.stringify when stored: refused up front.
+      const deep = `{"runId":"deep","conf":{"a":${"[".repeat(5000)}1${"]".repeat(5000)}}}`;
+      const r = await call("POST", "/dags/etl/runs", { body: deep, headers: { ...bearer("operator"), "content-type": "application/json" } });
+      expectError(r, 400, "INVALID_BODY");
+      assert.match(r.json.error.message, /nested more than 64 levels/);
+      assert.equal(await store.runs.get("etl", "deep"), undefined);
+      const shallow = await call("POST", "/dags/etl/runs", { body: { runId: "shallow", conf: { a: [[[1]]] } }, headers: bearer("operator") });
+      assert.equal(shallow.status, 201, JSON.stringify(shallow.json));
     });
 
     it("logs in with the right password: a session cookie (HttpOnly, SameSite=Strict, Path=/) that authenticates", async () => {

@@ -32,6 +32,41 @@ const Health = z.object({
 
 const Version = z.object({ version: z.string(), api: z.literal("v1"), node: z.string() });
 
+type HealthBody = z.output<typeof Health>;
+
+/** One query both proves the database answers and reads the heartbeat. */
+async function checkHealth(deps: ApiDeps): Promise<{ code: 200 | 503; body: HealthBody }> {
+  try {
+    const job = await deps.store.jobs.latest("scheduler");
+    const beat = job ? Number(job.heartbeat_at) : null;
+    return {
+      code: 200,
+      body: {
+        status: "ok",
+        database: { ok: true },
+        scheduler: { lastHeartbeat: iso(beat), heartbeatAgeMs: beat === null ? null : Math.max(0, deps.now() - beat), state: job?.state ?? null },
+      },
+    };
+  } catch (err) {
+    return {
+      code: 503,
+      body: {
+        status: "unhealthy",
+        database: { ok: false, error: describeError(err).split("\n")[0] },
+        scheduler: { lastHeartbeat: null, heartbeatAgeMs: null, state: null },
+      },
+    };
+  }
+}
+
+/** The same check at the server root (/health), where probes and load balancers look first; public like its /api/v1 twin. */
+export function rootHealthRoute(app: ApiApp, deps: ApiDeps): void {
+  app.get("/health", { schema: { hide: true, response: { 200: Health, 503: Health } } }, async (_req, reply) => {
+    const r = await checkHealth(deps);
+    return reply.code(r.code).send(r.body);
+  });
+}
+
 export function healthRoutes(app: ApiApp, deps: ApiDeps): void {
   const version = packageVersion();
 
@@ -45,22 +80,8 @@ export function healthRoutes(app: ApiApp, deps: ApiDeps): void {
       },
     },
     async (_req, reply) => {
-      // One query both proves the database answers and reads the heartbeat.
-      try {
-        const job = await deps.store.jobs.latest("scheduler");
-        const beat = job ? Number(job.heartbeat_at) : null;
-        return {
-          status: "ok" as const,
-          database: { ok: true },
-          scheduler: { lastHeartbeat: iso(beat), heartbeatAgeMs: beat === null ? null : Math.max(0, deps.now() - beat), state: job?.state ?? null },
-        };
-      } catch (err) {
-        return reply.code(503).send({
-          status: "unhealthy" as const,
-          database: { ok: false, error: describeError(err).split("\n")[0] },
-          scheduler: { lastHeartbeat: null, heartbeatAgeMs: null, state: null },
-        });
-      }
+      const r = await checkHealth(deps);
+      return reply.code(r.code).send(r.body);
     },
   );
 

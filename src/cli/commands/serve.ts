@@ -28,7 +28,7 @@ async function startApi(store: Store, config: SluiceConfig, log: Logger, onChang
   const app = createApiServer({ store, config, log: log.child({ part: "api" }), onChange });
   try {
     const address = await app.listen({ host: config.api.host, port: config.api.port });
-    log.info(`REST API on ${address}${API_PREFIX} (docs: ${address}${API_PREFIX}/docs)`);
+    log.info(`Web UI on ${address} · REST API on ${address}${API_PREFIX} (docs: ${address}${API_PREFIX}/docs)`);
     return app;
   } catch (err) {
     await app.close().catch(() => {});
