@@ -15,12 +15,24 @@
  * visible. One cold load (empty cache), then 5 measured loads; target median
  * ≤ 1.5 s. Parts that do not exist yet (the grid route, the built UI) are
  * reported as missing instead of failing the benchmark.
+ *
+ * Scrolling: on a freshly loaded grid, the page itself scrolls the grid
+ * (the position set on every animation frame from the elapsed time, so a
+ * slow frame does not stretch the pass) down through all tasks and back up
+ * in 1 s, then from the newest run back through half the history in 3 s (a
+ * fling: ~5,000 runs), while a requestAnimationFrame loop records every
+ * frame's duration. 3 fresh loads; frame times pooled: p50, p95 (target
+ * ≤ 50 ms, i.e. no worse than 20 fps), max and the share of frames over
+ * 50 ms. Then the time until the view at the end position holds task cells
+ * and no loading placeholders (the data arrived; no target), and a steady
+ * scroll of 1,000 more runs in 3 s for comparison (no target).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
 import type { DbTarget } from "../src/store/db.js";
 import { openStore } from "../src/store/store.js";
+import type { Page } from "playwright-core";
 import { launchBrowser, signInWithCookie, startApiServer, UI_INDEX } from "../test/helpers/browser.js";
 import { BIG_DAG_ID, prng, seedBig } from "../test/helpers/seedBig.js";
 import { freshDbUrl, median, round, type Benchmark, type BenchContext, type Metric } from "./common.js";
@@ -35,6 +47,18 @@ const SEARCH = { q: "finance", tag: "daily" };
 /** The DAG page; the grid is its default tab. */
 const GRID_PAGE = `/dags/${BIG_DAG_ID}`;
 const GRID_CELL = '[data-testid="grid"] [data-state]';
+const SCROLL_RUNS = 3;
+/** Share of the history crossed by the horizontal pass, and how long the pass takes. */
+const SCROLL_SHARE = 0.5;
+const SCROLL_H_MS = 3000;
+const SCROLL_V_MS = 1000;
+/** A frame longer than this reads as a stutter (under 20 fps). */
+const SLOW_FRAME_MS = 50;
+const TARGET_FRAME_P95_MS = 50;
+/** A second, steady horizontal scroll: this many runs in SCROLL_H_MS, a brisk drag rather than a fling. */
+const STEADY_RUNS = 1000;
+/** Width of a grid column (ui/src/pages/dag/grid/GridColumn.tsx COL_W). */
+const COL_PX = 18;
 
 interface Endpoint {
   key: string;
@@ -176,7 +200,13 @@ async function measureBrowser(ctx: BenchContext, baseUrl: string, user: { userna
   await probe.arrayBuffer();
   if (probe.status !== 200 || !type.includes("text/html")) return missing(`the API server does not serve the UI: GET ${GRID_PAGE} answered ${probe.status} ${type}`);
   try {
-    return await loadGrid(ctx, baseUrl, user);
+    const loads = await loadGrid(ctx, baseUrl, user);
+    const scroll = await scrollGrid(ctx, baseUrl, user);
+    return {
+      metrics: [...loads.metrics, ...scroll.metrics],
+      samples: { ...loads.samples, ...scroll.samples },
+      results: { ...loads.results, scroll: scroll.results },
+    };
   } catch (err) {
     // Keep the API numbers: record the failure as this part's result.
     const why = (err as Error).message.split("\n")[0];
@@ -246,6 +276,138 @@ async function loadGrid(ctx: BenchContext, baseUrl: string, user: { username: st
     metrics,
     samples: { gridFirstRenderMs: firstRender.map((x) => round(x, 1)), gridFirstCellVisibleMs: wall.map((x) => round(x, 1)) },
     results: { page: GRID_PAGE, coldLoad: cold, markerMissing: noMarker },
+  };
+}
+
+/**
+ * Runs in the page: scroll the grid by `px` pixels along `axis` in `ms`
+ * (with `bounce`, there and back), setting the position on every animation
+ * frame from the elapsed time, and return every frame's duration (the time
+ * between two requestAnimationFrame callbacks). Written against `any`: this
+ * build has no DOM types.
+ */
+async function scrollInPage(o: { axis: "x" | "y"; px: number; ms: number; bounce: boolean }): Promise<{ frames: number[]; px: number }> {
+  const g = globalThis as any;
+  const el = g.document.querySelector('[data-testid="grid"]');
+  const raf = () => new Promise<number>((resolve) => g.requestAnimationFrame(resolve));
+  const prop = o.axis === "x" ? "scrollLeft" : "scrollTop";
+  const from = el[prop];
+  // Horizontal passes go back in time (leftwards, from the newest runs); vertical ones go down.
+  const to = o.axis === "x" ? Math.max(0, from - o.px) : Math.min(el.scrollHeight - el.clientHeight, from + o.px);
+  const frames: number[] = [];
+  let last = await raf();
+  const start = last;
+  for (;;) {
+    const now = await raf();
+    frames.push(now - last);
+    last = now;
+    const f = Math.min(1, (now - start) / o.ms);
+    const k = o.bounce ? (f < 0.5 ? 2 * f : 2 - 2 * f) : f;
+    el[prop] = from + (to - from) * k;
+    if (f >= 1) break;
+  }
+  // One more frame, so the render of the last position is counted too.
+  const end = await raf();
+  frames.push(end - last);
+  return { frames, px: Math.abs(to - from) };
+}
+
+interface ViewState {
+  cells: number;
+  placeholders: number;
+  firstRun: string | null;
+  firstCol: number | null;
+}
+
+/** Runs in the page: what the grid's viewport shows (task cells, loading placeholders, its leftmost run). */
+function viewInPage(): ViewState {
+  const g = globalThis as any;
+  const el = g.document.querySelector('[data-testid="grid"]');
+  const box = el.getBoundingClientRect();
+  const inView = (e: any) => {
+    const r = e.getBoundingClientRect();
+    return r.right > box.left && r.left < box.right && r.bottom > box.top && r.top < box.bottom;
+  };
+  const cells = [...el.querySelectorAll('[data-testid^="cell-"]')].filter(inView).length;
+  const placeholders = [...el.querySelectorAll(".grid-col-ph, .grid-bar-ph")].filter(inView).length;
+  const bars = [...el.querySelectorAll('[data-testid^="run-bar-"]')].filter(inView).sort((a: any, b: any) => a.getBoundingClientRect().left - b.getBoundingClientRect().left);
+  const first = bars[0] as any;
+  return { cells, placeholders, firstRun: first ? first.getAttribute("data-testid").slice("run-bar-".length) : null, firstCol: first ? Number(first.getAttribute("data-col")) : null };
+}
+
+/** Poll until the view holds task cells and no placeholder; returns the time it took and what was on screen. */
+async function waitForData(page: Page, what: string): Promise<{ ms: number; view: ViewState }> {
+  const t0 = performance.now();
+  let view = await page.evaluate(viewInPage);
+  while (!(view.cells > 0 && view.placeholders === 0)) {
+    if (performance.now() - t0 > 30_000) throw new Error(`${what}: after 30 s the view still shows ${view.placeholders} loading placeholders and ${view.cells} task cells`);
+    await new Promise((r) => setTimeout(r, 20));
+    view = await page.evaluate(viewInPage);
+  }
+  return { ms: performance.now() - t0, view };
+}
+
+async function scrollGrid(ctx: BenchContext, baseUrl: string, user: { username: string; password: string }) {
+  const browser = await launchBrowser();
+  ctx.scope.defer("close Chromium (scroll)", () => browser.close());
+  await signInWithCookie(browser.context, baseUrl, user.username, user.password);
+  const frames: number[] = [];
+  const steadyFrames: number[] = [];
+  const dataMs: number[] = [];
+  const passes: Record<string, unknown>[] = [];
+  for (let i = 0; i < SCROLL_RUNS; i++) {
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(baseUrl + GRID_PAGE, { waitUntil: "commit" });
+      await page.locator(GRID_CELL).first().waitFor({ state: "visible", timeout: 30_000 });
+      const start = await waitForData(page, `scroll pass ${i + 1}, before scrolling`);
+      const width = await page.evaluate(() => (globalThis as any).document.querySelector('[data-testid="grid"]').scrollWidth as number);
+      // Vertical first, on the loaded newest runs; then the fling back through the history, whose end position is then awaited.
+      const v = await page.evaluate(scrollInPage, { axis: "y", px: 1e9, ms: SCROLL_V_MS, bounce: true } as const);
+      const h = await page.evaluate(scrollInPage, { axis: "x", px: Math.round(width * SCROLL_SHARE), ms: SCROLL_H_MS, bounce: false } as const);
+      const data = await waitForData(page, `scroll pass ${i + 1}: the data at the end position`);
+      const steady = await page.evaluate(scrollInPage, { axis: "x", px: STEADY_RUNS * COL_PX, ms: SCROLL_H_MS, bounce: false } as const);
+      const pass = [...v.frames, ...h.frames];
+      frames.push(...pass);
+      steadyFrames.push(...steady.frames);
+      dataMs.push(data.ms);
+      const crossedRuns = start.view.firstCol !== null && data.view.firstCol !== null ? start.view.firstCol - data.view.firstCol : null;
+      const s = frameStats(pass);
+      const st = frameStats(steady.frames);
+      passes.push({ verticalPx: v.px, verticalFrames: v.frames.length, horizontalPx: h.px, horizontalFrames: h.frames.length, crossedRuns, endFirstRun: data.view.firstRun, cellsInView: data.view.cells, dataArrivedMs: round(data.ms, 1), ...s, steady: st });
+      ctx.progress(
+        `grid scroll ${i + 1}/${SCROLL_RUNS}: ${pass.length} frames (all tasks down and up, then ${crossedRuns ?? "?"} runs back), frame p50 ${s.p50} ms, p95 ${s.p95} ms, max ${s.max} ms, ${s.slowPct}% over ${SLOW_FRAME_MS} ms; ` +
+          `data at the end (${data.view.firstRun}) after ${Math.round(data.ms)} ms; steady scroll p95 ${st.p95} ms`,
+      );
+    } finally {
+      await page.close();
+    }
+  }
+  const s = frameStats(frames);
+  const st = frameStats(steadyFrames);
+  const what = `${SCROLL_RUNS} fresh loads, each: all tasks down and up in ${SCROLL_V_MS / 1000} s, then ${Math.round(SCROLL_SHARE * 100)}% of the history back in ${SCROLL_H_MS / 1000} s`;
+  const metrics: Metric[] = [
+    { name: "grid scroll frame time p95", value: s.p95, unit: "ms", target: { op: "<=", value: TARGET_FRAME_P95_MS }, note: `p50 ${s.p50}, max ${s.max}; ${s.slowPct}% of ${frames.length} frames over ${SLOW_FRAME_MS} ms; ${what}` },
+    { name: "grid scroll frame time p50", value: s.p50, unit: "ms" },
+    { name: "grid scroll frame time max", value: s.max, unit: "ms", note: `${s.slow} of ${frames.length} frames (${s.slowPct}%) over ${SLOW_FRAME_MS} ms` },
+    { name: "grid data in view after the scroll, median", value: Math.round(median(dataMs)), unit: "ms", note: `from the scroll's end until the view holds task cells and no loading placeholders; max ${Math.round(Math.max(...dataMs))}` },
+    { name: "grid steady scroll frame time p95", value: st.p95, unit: "ms", note: `${STEADY_RUNS} runs in ${SCROLL_H_MS / 1000} s (about ${Math.round(STEADY_RUNS / (SCROLL_H_MS / 1000) / 60)} columns a frame at 60 fps); p50 ${st.p50}, max ${st.max}; ${st.slowPct}% over ${SLOW_FRAME_MS} ms` },
+  ];
+  return {
+    metrics,
+    samples: { gridScrollFrameMs: frames.map((x) => round(x, 2)), gridSteadyScrollFrameMs: steadyFrames.map((x) => round(x, 2)), gridScrollDataArrivedMs: dataMs.map((x) => round(x, 1)) },
+    results: { measured: what, steady: `${STEADY_RUNS} runs further back in ${SCROLL_H_MS / 1000} s, once the fling's end position has its data`, slowFrameMs: SLOW_FRAME_MS, ...s, steadyStats: st, passes },
+  };
+}
+
+function frameStats(frames: number[]) {
+  const slow = frames.filter((f) => f > SLOW_FRAME_MS).length;
+  return {
+    p50: round(percentile(frames, 50), 1),
+    p95: round(percentile(frames, 95), 1),
+    max: round(Math.max(...frames), 1),
+    slow,
+    slowPct: round((100 * slow) / Math.max(1, frames.length), 1),
   };
 }
 

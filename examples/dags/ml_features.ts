@@ -38,6 +38,8 @@ function rng(seed: number): () => number {
   };
 }
 
+const round = (v: number) => Number(v.toFixed(4));
+
 async function readCsv(path: string): Promise<Row[]> {
   const [header, ...lines] = (await readFile(path, "utf8")).trim().split("\n");
   const cols = header.split(",");
@@ -102,11 +104,14 @@ export default dag(
           const std = Math.sqrt(rows.reduce((s, r) => s + (r[k] - mean) ** 2, 0) / rows.length) || 1;
           return { k, mean, std };
         });
-        const out = ["f1,f2,f3,y", ...rows.map((r) => [...stats.map((s) => (r[s.k] - s.mean) / s.std), r.y].map((v) => v.toFixed(6)).join(","))];
+        const features = rows.map((r) => [...stats.map((s) => (r[s.k] - s.mean) / s.std), r.y]);
+        const out = ["f1,f2,f3,y", ...features.map((f) => f.map((v) => v.toFixed(6)).join(","))];
         const path = join(raw.dir, "features.csv");
         await writeFile(path, out.join("\n"));
         ctx.outletExtra(FEATURES, { rows: rows.length, columns: ["f1", "f2", "f3"], path });
-        return { path, stats };
+        // The first rows as objects: the UI previews an array of objects as a table ("Table: sample").
+        const sample = features.slice(0, 10).map(([f1, f2, f3, y]) => ({ f1: round(f1), f2: round(f2), f3: round(f3), y: round(y) }));
+        return { path, stats, sample };
       },
       { inputs: { raw: extract }, upstream: [validate], inlets: [RAW], outlets: [FEATURES] },
     );

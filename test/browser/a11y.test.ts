@@ -110,13 +110,21 @@ async function seed(server: RunningApi, admin: TestUser): Promise<Seeded> {
   return { failedRunId: failedRun.run_id, failedTaskId: ti.task_id };
 }
 
+/** The little of the page's DOM that animationsSettled reads (the tests compile without the DOM library). */
+interface AnimationsView {
+  document: { getAnimations(): { playState: string; effect: { getTiming(): { iterations?: number } } | null }[] };
+}
+
 /**
  * axe measures colours as painted: a panel still sliding or fading in would be
  * judged half-transparent. Wait until every finite animation has finished
- * (spinners loop forever and are left alone). Runs in the page, hence a string.
+ * (spinners loop forever and are left alone). A function, not a string: the
+ * UI's Content-Security-Policy forbids eval.
  */
 async function animationsSettled(page: Page): Promise<void> {
-  await page.waitForFunction(`document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity || a.playState !== "running")`);
+  await page.waitForFunction(() =>
+    (globalThis as unknown as AnimationsView).document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity || a.playState !== "running"),
+  );
 }
 
 for (const dialect of DIALECTS) {

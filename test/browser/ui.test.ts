@@ -177,8 +177,18 @@ for (const dialect of DIALECTS) {
       await page.getByRole("button", { name: "Sign in" }).click();
       await ui("the refusal", page.getByRole("alert").filter({ hasText: "Wrong username or password." }).waitFor());
 
+      const health = page.waitForResponse((r) => r.url().endsWith("/api/v1/health"));
       await signIn(page, base, "admin", adminPassword, { timeoutMs: PROGRESS_MS });
       assert.equal(await page.getByLabel("Password").count(), 0, "the login form is gone");
+      // The shell's health poll found the standalone's scheduler alive: no warning in the top bar.
+      const report = (await (await health).json()) as { scheduler: { state: string | null; heartbeatAgeMs: number | null } };
+      assert.equal(report.scheduler.state, "running", JSON.stringify(report));
+      // Two frames: React has rendered whatever that answer made of the top bar.
+      await page.evaluate(() => {
+        const w = globalThis as unknown as { requestAnimationFrame(cb: () => void): void };
+        return new Promise<void>((r) => w.requestAnimationFrame(() => w.requestAnimationFrame(r)));
+      });
+      assert.equal(await page.getByTestId("scheduler-warning").count(), 0, "a scheduler warning while the scheduler runs");
       await ui("the account menu", page.getByRole("button", { name: /^admin\b.*account menu/ }).waitFor());
       // An admin sees the Admin section.
       assert.equal(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).count(), 1);
@@ -260,6 +270,10 @@ for (const dialect of DIALECTS) {
       assert.notEqual(now[cell("publish")], "success");
       assert.equal(Object.keys(now).filter((k) => k.startsWith("run-bar-")).length, 1, "the refused trigger created no run");
       await shot("04-grid-running");
+      // The pointer rests on the running cell: its tooltip must follow the live update below without the pointer moving.
+      await page.getByTestId(cell("wait_for_upload")).hover();
+      const tip = page.getByTestId("hover-tip");
+      await ui("the running cell's tooltip", tip.filter({ hasText: "Running" }).waitFor());
 
       writeFileSync(gates.upload(trainRun), "ready\n");
       const seen = await waitCells("every cell and the run to succeed", {
@@ -268,6 +282,8 @@ for (const dialect of DIALECTS) {
         [cell("publish")]: "success",
         [`run-bar-${trainRun}`]: "success",
       });
+      await ui("the tooltip to follow the cell to success", tip.filter({ hasText: "Success" }).waitFor());
+      assert.doesNotMatch(await tip.innerText(), /Running/, "the tooltip still says Running");
       // Seen running before the gate opened (above), then only running or success: no flicker through another state.
       assert.ok(seen[cell("wait_for_upload")].every((s) => s === "running" || s === "success"), `wait_for_upload went ${seen[cell("wait_for_upload")].join(" -> ")}`);
       await assertNoReload("while the run finished");
@@ -322,6 +338,8 @@ for (const dialect of DIALECTS) {
 
       await openTab("Code");
       await ui("the DAG's source", page.getByText('"wait_for_upload"').first().waitFor());
+      // Both runs were created with the current version: the picker counts them.
+      await ui("the version's run count", page.locator("select.version-picker option", { hasText: "· 2 runs" }).waitFor({ state: "attached" }));
       await shot("08-code");
 
       await openTab("Details");
@@ -352,6 +370,7 @@ for (const dialect of DIALECTS) {
       const log = panel.getByTestId("log-view");
       await ui("try 1's log with the error", log.getByText(TRY1_ERROR).first().waitFor({ timeout: PROGRESS_MS }));
       assert.equal(await log.getAttribute("aria-label"), "Log of fetch_metrics, try 1");
+      assert.match(await panel.getByTestId("ti-error").innerText(), new RegExp(TRY1_ERROR.replace(/[()]/g, "\\$&")), "the failed instance's error, in red");
       await shot("10-task-panel-failed-log");
 
       await panel.getByRole("button", { name: "Clear" }).click();
@@ -375,12 +394,35 @@ for (const dialect of DIALECTS) {
       // The panel follows the newest try: try 2's log, without try 1's error.
       await ui("try 2's log", log.getByText(TRY2_MARKER).first().waitFor({ timeout: PROGRESS_MS }));
       assert.equal(await log.getAttribute("aria-label"), "Log of fetch_metrics, try 2");
+      assert.equal(await panel.getByTestId("ti-error").count(), 0, "try 1's red error banner is gone once the instance succeeded");
       assert.doesNotMatch(await log.innerText(), new RegExp(TRY1_ERROR.replace(/[()]/g, "\\$&")));
       await shot("12-task-panel-retry-log");
       // Try 1 is still there.
       await panel.getByRole("button", { name: "Try 1" }).click();
       await ui("try 1's log again", log.getByText(TRY1_ERROR).first().waitFor());
       await assertNoReload("switching tries");
+    });
+
+    it("a result that holds a table: ml_features' transform offers its sample as a table", async () => {
+      await openDag("ml_features");
+      const transform = page.locator('[data-testid^="cell-"][data-testid$="-transform"][data-state="success"]').last();
+      await ui("a successful transform in the grid", transform.waitFor({ timeout: PROGRESS_MS }));
+      await transform.click();
+      const panel = page.getByTestId("task-panel");
+      await ui("the task panel", panel.getByRole("heading", { name: "transform" }).waitFor());
+      await panel.getByRole("tab", { name: "Result" }).click();
+      const views = panel.getByRole("group", { name: "Show result as" });
+      await ui("the result's views", views.waitFor());
+      assert.deepEqual(await views.getByRole("button").allInnerTexts(), ["Table: stats", "Table: sample", "JSON"]);
+      // The whole value first (it holds the path too); the tables one click away.
+      assert.equal(await views.getByRole("button", { name: "JSON" }).getAttribute("aria-pressed"), "true");
+      await views.getByRole("button", { name: "Table: sample" }).click();
+      const table = panel.getByTestId("result-table");
+      await ui("the sample as a table", table.waitFor());
+      assert.deepEqual(await table.locator("thead th").allTextContents(), ["#", "f1", "f2", "f3", "y"]);
+      assert.equal(await table.locator("tbody tr").count(), 10);
+      await shot("20-result-table");
+      await panel.getByRole("button", { name: "Close task panel" }).click();
     });
 
     it("datasets, admin pages and the dark theme", async () => {

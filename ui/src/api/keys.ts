@@ -4,6 +4,7 @@
  */
 export const keys = {
   me: ["me"] as const,
+  health: ["health"] as const,
   dags: ["dags"] as const,
   dagList: (params: Record<string, unknown>) => ["dags", "list", params] as const,
   dagTags: ["dags", "tags"] as const,

@@ -1,7 +1,7 @@
 /**
  * The frame around every screen: top bar (navigation, import-error badge,
- * live status, time zone, theme, user menu) and the single live-event
- * subscription that keeps all screens current.
+ * scheduler warning, live status, time zone, theme, user menu) and the
+ * single live-event subscription that keeps all screens current.
  */
 import type { ReactNode } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
@@ -13,6 +13,7 @@ import { zoneLabel } from "../lib/time";
 import { Icon } from "./Icon";
 import { Logo } from "./Logo";
 import { Menu } from "./Menu";
+import { SchedulerWarning } from "./SchedulerWarning";
 
 const LIVE_TEXT: Record<LiveStatus, string> = {
   live: "Live: screens update as runs change",
@@ -61,6 +62,7 @@ export function Shell({ children }: { children: ReactNode }) {
               {errorCount} import {errorCount === 1 ? "error" : "errors"}
             </Link>
           )}
+          <SchedulerWarning enabled={!!me} />
           <span className={`live live-${live}`} title={LIVE_TEXT[live]} role="status" aria-label={LIVE_TEXT[live]}>
             <span className="live-dot" aria-hidden="true" />
             <span className="live-text">{live === "live" ? "Live" : live === "connecting" ? "Connecting" : "Offline"}</span>

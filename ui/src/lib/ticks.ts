@@ -18,3 +18,32 @@ export function offsetLabel(ms: number): string {
   const h = Math.floor(m / 60);
   return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
 }
+
+const S = 1000;
+const M = 60 * S;
+const HR = 60 * M;
+/**
+ * Steps of a duration axis: 1/2/5 × 10^n of a unit, stopping before a step
+ * would make odd labels in that unit (50 s ticks read "1m 40s", 50 min ticks
+ * "1h 40m"), where the next unit takes over.
+ */
+const DURATION_STEPS = [
+  ...[1, 2, 5, 10, 20, 50, 100, 200, 500],
+  ...[1, 2, 5, 10, 20].map((n) => n * S),
+  ...[1, 2, 5, 10, 20].map((n) => n * M),
+  ...[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map((n) => n * HR),
+];
+
+export interface DurationAxis {
+  /** The axis' top value: a whole number of steps, at least `max`. */
+  top: number;
+  ticks: number[];
+}
+
+/** A duration axis from 0 covering `max` ms with at most `maxIntervals` nice steps: ticks 0, 20m, 40m, 1h — never 44m 20s. */
+export function durationAxis(max: number, maxIntervals = 5): DurationAxis {
+  const span = Math.max(1, max);
+  const step = DURATION_STEPS.find((s) => span / s <= maxIntervals) ?? Math.ceil(span / maxIntervals / HR) * HR;
+  const n = Math.max(1, Math.ceil(span / step - 1e-9));
+  return { top: n * step, ticks: Array.from({ length: n + 1 }, (_, i) => i * step) };
+}

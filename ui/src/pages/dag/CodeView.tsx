@@ -18,7 +18,8 @@ interface Version {
   createdAt: string;
   hasSource: boolean;
   isCurrent: boolean;
-  runCount: number;
+  /** Only when asked for with runCounts=true. */
+  runCount?: number;
 }
 interface Source {
   dagId: string;
@@ -33,7 +34,8 @@ export default function CodeView({ dagId, runId }: { dagId: string; runId: strin
   const sel = useDagSelection();
   const { fmt } = usePrefs();
   const id = useId();
-  const versions = useQuery({ queryKey: keys.versions(dagId), queryFn: () => api<Version[]>(`/dags/${seg(dagId)}/versions`, { query: { limit: 200 } }) });
+  // runCounts is opt-in on the API (it reads every run of the DAG); the picker shows them, so ask.
+  const versions = useQuery({ queryKey: keys.versions(dagId), queryFn: () => api<Version[]>(`/dags/${seg(dagId)}/versions`, { query: { limit: 200, runCounts: true } }) });
   const version = sel.version ?? run.data?.versionHash ?? dag.data?.versionHash;
   const source = useQuery({
     queryKey: keys.source(dagId, version),
@@ -57,7 +59,8 @@ export default function CodeView({ dagId, runId }: { dagId: string; runId: strin
             {version && !current && <option value={version}>{version.slice(0, 12)}</option>}
             {list.map((v) => (
               <option key={v.versionHash} value={v.versionHash} disabled={!v.hasSource}>
-                {v.versionHash.slice(0, 12)} · {fmt(v.createdAt, "short")} · {v.runCount} {v.runCount === 1 ? "run" : "runs"}
+                {v.versionHash.slice(0, 12)} · {fmt(v.createdAt, "short")}
+                {v.runCount !== undefined ? ` · ${v.runCount.toLocaleString()} ${v.runCount === 1 ? "run" : "runs"}` : ""}
                 {v.isCurrent ? " · current" : ""}
                 {!v.hasSource ? " · no source stored" : ""}
               </option>

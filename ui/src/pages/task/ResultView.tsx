@@ -1,7 +1,8 @@
 /**
- * What the task returned: a table preview when the value is tabular (first
- * 50 rows × 20 columns), and the whole value as a JSON tree or, for a string,
- * as text.
+ * What the task returned: a table preview when the value is tabular or CSV
+ * text (first 50 rows × 20 columns), one per table-valued property when the
+ * value is an object holding tables ("Table: sample"), and the whole value
+ * as a JSON tree or, for a string, as text.
  */
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
@@ -10,7 +11,7 @@ import { keys } from "../../api/keys";
 import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
 import { JsonTree } from "../../components/JsonTree";
-import { cellText, toTable } from "../../lib/tabular";
+import { cellText, findTables, type TablePreview } from "../../lib/tabular";
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -33,8 +34,9 @@ export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
       api<{ value: unknown; sizeBytes: number }>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}/result`, { query: { mapIndex: mapIndex >= 0 ? mapIndex : undefined } }),
     enabled: state === "success",
   });
-  const table = useMemo(() => (q.data ? toTable(q.data.value) : null), [q.data]);
-  const [view, setView] = useState<"table" | "json">("table");
+  const tables = useMemo(() => (q.data ? findTables(q.data.value) : []), [q.data]);
+  // null: the default view, the table when the whole value is one, else the raw value (it holds the rest of the result).
+  const [picked, setPicked] = useState<string | null>(null);
 
   if (state !== "success") {
     return <EmptyState title="No result" icon="database">A result is stored when a try succeeds; this instance is {state.replaceAll("_", " ")}.</EmptyState>;
@@ -47,17 +49,20 @@ export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
   if (value === null || value === undefined) return <EmptyState title="The task returned nothing" icon="database" />;
   const copy = () => void navigator.clipboard?.writeText(typeof value === "string" ? value : JSON.stringify(value, null, 2));
 
+  const rawLabel = typeof value === "string" ? "Text" : "JSON";
+  const views = [...tables.map((t) => ({ id: t.prop === null ? "table" : `table.${t.prop}`, label: t.prop === null ? "Table" : `Table: ${t.prop}`, found: t })), { id: "raw", label: rawLabel, found: null }];
+  const current = views.find((v) => v.id === picked) ?? (tables[0]?.prop === null ? views[0] : views[views.length - 1]);
+
   return (
     <div className="result">
       <div className="result-head">
-        {table && (
+        {tables.length > 0 && (
           <div className="segmented" role="group" aria-label="Show result as">
-            <button type="button" className={`segmented-btn ${view === "table" ? "active" : ""}`} aria-pressed={view === "table"} onClick={() => setView("table")}>
-              Table
-            </button>
-            <button type="button" className={`segmented-btn ${view === "json" ? "active" : ""}`} aria-pressed={view === "json"} onClick={() => setView("json")}>
-              JSON
-            </button>
+            {views.map((v) => (
+              <button key={v.id} type="button" className={`segmented-btn ${v === current ? "active" : ""}`} aria-pressed={v === current} onClick={() => setPicked(v.id)}>
+                {v.label}
+              </button>
+            ))}
           </div>
         )}
         <span className="muted">{bytes(sizeBytes)}</span>
@@ -66,47 +71,58 @@ export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
           <Icon name="copy" /> Copy
         </button>
       </div>
-      {table && view === "table" ? (
-        <div className="result-table-wrap">
-          <div className="table-wrap result-table-scroll">
-            <table className="table table-compact result-table" data-testid="result-table">
-              <thead>
-                <tr>
-                  <th scope="col" className="num">
-                    #
-                  </th>
-                  {table.columns.map((c) => (
-                    <th key={c} scope="col">
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {table.rows.map((r, i) => (
-                  <tr key={i}>
-                    <td className="num muted">{i + 1}</td>
-                    {r.map((v, j) => (
-                      <td key={j} className={typeof v === "number" ? "num" : undefined}>
-                        {cellText(v)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {(table.cutRows || table.cutCols) && (
-            <p className="muted result-note">
-              Showing {table.rows.length} of {table.totalRows.toLocaleString()} rows
-              {table.cutCols ? ` and ${table.columns.length} of ${table.totalCols} columns` : ""}. The JSON view has everything.
-            </p>
-          )}
-        </div>
+      {current.found ? (
+        <ResultTable table={current.found.table} prop={current.found.prop} rawLabel={rawLabel} />
       ) : typeof value === "string" ? (
         <pre className="code-block result-text">{value}</pre>
       ) : (
         <JsonTree value={value} />
+      )}
+    </div>
+  );
+}
+
+function ResultTable({ table, prop, rawLabel }: { table: TablePreview; prop: string | null; rawLabel: string }) {
+  return (
+    <div className="result-table-wrap">
+      {prop !== null && (
+        <p className="muted result-caption">
+          <span className="mono">{prop}</span> · {table.totalRows.toLocaleString()} {table.totalRows === 1 ? "row" : "rows"} × {table.totalCols} {table.totalCols === 1 ? "column" : "columns"}
+        </p>
+      )}
+      <div className="table-wrap result-table-scroll">
+        <table className="table table-compact result-table" data-testid="result-table" aria-label={prop === null ? "Result as a table" : `Result property ${prop} as a table`}>
+          <thead>
+            <tr>
+              <th scope="col" className="num">
+                #
+              </th>
+              {table.columns.map((c, j) => (
+                <th key={j} scope="col">
+                  {c}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {table.rows.map((r, i) => (
+              <tr key={i}>
+                <td className="num muted">{i + 1}</td>
+                {r.map((v, j) => (
+                  <td key={j} className={typeof v === "number" ? "num" : undefined}>
+                    {cellText(v)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {(table.cutRows || table.cutCols) && (
+        <p className="muted result-note">
+          Showing {table.rows.length} of {table.totalRows.toLocaleString()} rows
+          {table.cutCols ? ` and ${table.columns.length} of ${table.totalCols} columns` : ""}. The {rawLabel} view has everything.
+        </p>
       )}
     </div>
   );

@@ -6,11 +6,12 @@
 import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { ApiError } from "../../api/client";
 import { useRun, useRunTasks, useStructure, useTaskDetail } from "../../api/hooks";
+import type { TaskDetail } from "../../api/types";
 import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
 import { StateBadge } from "../../components/State";
 import { Time, useNow } from "../../components/Time";
-import { stateColor } from "../../lib/states";
+import { stateColor, stateLabel } from "../../lib/states";
 import { formatDuration, spanMs } from "../../lib/time";
 import { LogView } from "./LogView";
 import { ResultView } from "./ResultView";
@@ -18,6 +19,38 @@ import { TaskActions } from "./TaskActions";
 import { TriesTable } from "./TriesTable";
 
 type Tab = "logs" | "result" | "tries" | "task";
+
+/** States whose instance is failed now: its error is the reason, in red. */
+const FAILED_STATES = new Set(["failed", "up_for_retry", "upstream_failed"]);
+
+/**
+ * The instance's error. Red only while it explains the current state; once
+ * the instance was marked success or cleared, the old error stays reachable
+ * but collapsed and neutral, named by its try, so nobody reads a green
+ * instance as broken.
+ */
+function TryError({ state, error, tries }: { state: string; error: string | null; tries: TaskDetail["tries"] }) {
+  if (!error) return null;
+  if (FAILED_STATES.has(state)) {
+    return (
+      <div className="banner banner-error" role="note" data-testid="ti-error">
+        <Icon name="alert" />
+        <pre className="ti-error">{error}</pre>
+      </div>
+    );
+  }
+  const from = [...tries].reverse().find((t) => t.error === error) ?? [...tries].reverse().find((t) => t.error);
+  return (
+    <details className="ti-past-error" data-testid="ti-past-error">
+      <summary>
+        <Icon name="alert" size={14} />
+        {from ? `Error of try ${from.tryNumber}` : "Earlier error"}
+        <span className="muted"> · the instance is {stateLabel(state).toLowerCase()} now</span>
+      </summary>
+      <pre className="ti-error">{error}</pre>
+    </details>
+  );
+}
 
 interface Props {
   dagId: string;
@@ -142,12 +175,7 @@ export default function TaskPanel({ dagId, runId, taskId, mapIndex, onClose, onM
                 </div>
               )}
             </dl>
-            {d.error && (
-              <div className="banner banner-error" role="note">
-                <Icon name="alert" />
-                <pre className="ti-error">{d.error}</pre>
-              </div>
-            )}
+            <TryError state={d.state} error={d.error} tries={d.tries} />
             <div className="task-panel-actions">
               <TaskActions dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} state={d.state} />
               {mapped.length > 0 && (
