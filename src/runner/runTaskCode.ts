@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { isAbsolute, resolve } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import type { TaskSpec } from "../core/dagSpec.js";
 import { coerceError, Skip, Unrecoverable } from "../core/errors.js";
 import type { TaskDef } from "../sdk/dag.js";
@@ -70,8 +72,16 @@ export async function runTaskCode(o: CodeRunOptions): Promise<AttemptOutcome> {
   }
 }
 
+/**
+ * Params bigger than this reach a shell task as a file (SLUICE_PARAMS_FILE)
+ * instead of SLUICE_PARAMS: Linux refuses to start a process whose one
+ * environment string exceeds 128 KiB (E2BIG), and a conf may be up to the API's
+ * body limit.
+ */
+export const MAX_ENV_PARAMS_BYTES = 32 * 1024;
+
 /** Environment every task process gets, so shell tasks know which run they belong to. */
-export function taskEnv(ctx: TaskContext<any>): Record<string, string> {
+export function taskEnv(ctx: TaskContext<any>, paramsJson = JSON.stringify(ctx.params)): Record<string, string> {
   return {
     SLUICE_DAG_ID: ctx.dagId,
     SLUICE_RUN_ID: ctx.runId,
@@ -81,8 +91,19 @@ export function taskEnv(ctx: TaskContext<any>): Record<string, string> {
     SLUICE_LOGICAL_DATE: ctx.logicalDate.toISOString(),
     SLUICE_DATA_INTERVAL_START: ctx.dataInterval.start.toISOString(),
     SLUICE_DATA_INTERVAL_END: ctx.dataInterval.end.toISOString(),
-    SLUICE_PARAMS: JSON.stringify(ctx.params),
+    SLUICE_PARAMS: paramsJson,
   };
+}
+
+/** The params part of a shell task's environment: inline, or in a private temp file the caller removes. */
+function paramsEnv(ctx: TaskContext<any>): { env: Record<string, string>; cleanup: () => void } {
+  const json = JSON.stringify(ctx.params);
+  if (Buffer.byteLength(json) <= MAX_ENV_PARAMS_BYTES) return { env: taskEnv(ctx, json), cleanup: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), "sluice-params-"));
+  const file = join(dir, "params.json");
+  writeFileSync(file, json, { mode: 0o600 });
+  const { SLUICE_PARAMS: _inline, ...rest } = taskEnv(ctx, json);
+  return { env: { ...rest, SLUICE_PARAMS_FILE: file }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function runShell(
@@ -94,11 +115,12 @@ function runShell(
   onSpawn?: (pgid: number) => void,
 ): Promise<AttemptOutcome> {
   const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(dagDir, spec.cwd)) : dagDir;
-  return new Promise((resolvePromise) => {
+  const params = paramsEnv(ctx);
+  return new Promise<AttemptOutcome>((resolvePromise) => {
     // Own process group, so a timeout or cancel kills the command and everything it started.
     const child = spawn("/bin/sh", ["-c", spec.command!], {
       cwd,
-      env: { ...process.env, ...taskEnv(ctx), ...spec.env },
+      env: { ...process.env, ...params.env, ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -139,6 +161,6 @@ function runShell(
         });
       }
     });
-  });
+  }).finally(params.cleanup);
 }
 

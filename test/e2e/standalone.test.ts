@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { triggerRun } from "../../src/runs/createRun.js";
 import { openStore, type Store } from "../../src/store/store.js";
 import type { DbTarget } from "../../src/store/db.js";
 import { DIALECTS, freshTarget, targetUrl } from "../helpers/db.js";
@@ -19,6 +20,13 @@ const BROKEN_LINE = 3;
 
 /** Fixture DAG files, written next to the example copies. */
 const FIXTURES: Record<string, string> = {
+  // Params too big for one environment string (Linux: 128 KiB) reach shell tasks as a file.
+  "fixture_bigparams.ts": `import { dag } from "sluice";
+export default dag({ id: "bigparams", schedule: null }, (d) => {
+  d.shell("count", 'test -z "$SLUICE_PARAMS" && wc -c < "$SLUICE_PARAMS_FILE"');
+  d.shell("inline", 'echo "$SLUICE_PARAMS"');
+});
+`,
   "fixture_exit.ts": `import { dag } from "sluice";
 export default dag({ id: "exits", schedule: null }, (d) => {
   d.task("exit_now", async () => {
@@ -207,6 +215,22 @@ for (const dialect of DIALECTS) {
       assert.ok(!try2.some((l) => l.line.includes("503 Service Unavailable")), "try 2's log must not contain try 1's lines");
     });
 
+    it("a shell task gets params over 32 KiB as SLUICE_PARAMS_FILE (an environment string that big cannot start a process)", async () => {
+      const conf = { blob: "x".repeat(200_000) };
+      await triggerRun(store!, "bigparams", { runId: "big_conf", conf });
+      await triggerRun(store!, "bigparams", { runId: "small_conf", conf: { n: 1 } });
+      for (const runId of ["big_conf", "small_conf"]) {
+        await waitFor(`run ${runId} to finish`, async () => ["success", "failed"].includes((await store!.runs.get("bigparams", runId))?.state ?? ""), { timeoutMs: 30_000, context });
+      }
+      const big = await taskList("bigparams", "big_conf");
+      assert.equal(big.get("count")!.state, "success", `${big.get("count")!.error}\n${context()}`);
+      const params = (await store!.runs.get("bigparams", "big_conf"))!.params;
+      assert.equal(JSON.parse(big.get("count")!.result!), String(Buffer.byteLength(params)), "the file holds the run's params");
+      const small = await taskList("bigparams", "small_conf");
+      assert.equal(small.get("count")!.state, "failed", "small params come inline, not as a file");
+      assert.equal(JSON.parse(small.get("inline")!.result!), (await store!.runs.get("bigparams", "small_conf"))!.params);
+    });
+
     it("a task calling process.exit(1) fails alone: its sibling succeeds and later runs still work", async () => {
       const { run, tasks } = await triggerAndWait("exits", 1);
       assert.equal(run.state, "failed");
@@ -270,7 +294,7 @@ for (const dialect of DIALECTS) {
       const listed = json<{ dags: { dag_id: string; file: string }[]; importErrors: { path: string; line: number | null; message: string }[] }>(r);
       assert.deepEqual(
         listed.dags.map((d) => d.dag_id).sort(),
-        ["bigresult", "exits", "flaky", "hello", "leaks", "logs", "ml_features", "run_timeout", "shell_pipeline", "timeouts"],
+        ["bigparams", "bigresult", "exits", "flaky", "hello", "leaks", "logs", "ml_features", "run_timeout", "shell_pipeline", "timeouts"],
       );
       assert.equal(listed.importErrors.length, 1, JSON.stringify(listed.importErrors));
       const [err] = listed.importErrors;
