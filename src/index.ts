@@ -10,3 +10,4 @@ export { TRIGGER_RULES } from "./core/triggerRules.js";
 export { dataset } from "./sdk/dataset.js";
 export type { Dataset, DatasetLike, DatasetUris } from "./sdk/dataset.js";
 export type { DatasetOptions } from "./sdk/dag.js";
+export { partition, readPartition, PartitionError, type PartitionDescriptor, type PartitionOptions, type CsvPartition, type JsonlPartition, type ReadPartitionOptions, type CsvRecord } from "./data/partition.js";

@@ -1,0 +1,148 @@
+/**
+ * partition(): split CSV and JSON Lines inputs (a file, a directory or a glob)
+ * into byte ranges aligned to record starts, as small JSON descriptors for
+ * mapped tasks; readPartition() reads one of them back with bounded memory.
+ *
+ * CSV is scanned from the start of each file (quote-aware, see csvScan.ts) so
+ * a newline inside a quoted field never splits a record; JSON Lines only reads
+ * around each boundary. Neither loads a file into memory.
+ */
+import { open, stat } from "node:fs/promises";
+import { extname } from "node:path";
+import { z } from "zod";
+import { readCsvHeader, scanCsvCuts } from "./csvScan.js";
+import { expandInputs } from "./glob.js";
+import { jsonlCuts, sampleBytesPerLine } from "./jsonlScan.js";
+import { PartitionError, type FileFormat, type PartitionDescriptor } from "./types.js";
+
+export { readPartition, type ReadPartitionOptions, type CsvRecord } from "./readPartition.js";
+export { PartitionError, type PartitionDescriptor, type CsvPartition, type JsonlPartition, type FileFormat } from "./types.js";
+
+/** Used when neither targetBytes nor targetRows is given. */
+export const DEFAULT_TARGET_BYTES = 64 * 1024 * 1024;
+
+const singleChar = (what: string) =>
+  z.string().refine((s) => s.length === 1 && s !== "\n" && s !== "\r", { message: `${what} must be one character other than a line ending` });
+
+const optionsSchema = z
+  .strictObject({
+    /** File format; by default taken from the extension (.csv, .tsv, .jsonl, .ndjson). */
+    format: z.enum(["csv", "jsonl"]).optional(),
+    /** Approximate size of each partition in bytes (default 64 MiB). */
+    targetBytes: z.number().int().positive().optional(),
+    /** Records per partition: exact for CSV (counted while scanning), estimated from the first 1 MiB for JSON Lines. */
+    targetRows: z.number().int().positive().optional(),
+    /** CSV: the first record is a header (default true). */
+    header: z.boolean().optional(),
+    /** CSV field delimiter (default "," and a tab for .tsv). */
+    delimiter: singleChar("delimiter").optional(),
+    /** CSV quote character (default '"'). */
+    quote: singleChar("quote").optional(),
+  })
+  .refine((o) => !(o.targetBytes !== undefined && o.targetRows !== undefined), {
+    message: "give targetBytes or targetRows, not both",
+  });
+
+export type PartitionOptions = z.input<typeof optionsSchema>;
+
+const EXTENSIONS: Record<string, FileFormat> = { ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl" };
+const COMPRESSED = new Set([".gz", ".gzip", ".bz2", ".xz", ".zst", ".zip", ".snappy", ".lz4"]);
+
+function formatOf(path: string, given: FileFormat | undefined): FileFormat {
+  const ext = extname(path).toLowerCase();
+  if (COMPRESSED.has(ext)) {
+    throw new PartitionError(
+      `partition(): "${path}" is compressed (${ext}); compressed files can't be split by byte range. Decompress it first, or give each file to one task whole.`,
+      { path },
+    );
+  }
+  if (given) return given;
+  const format = EXTENSIONS[ext];
+  if (!format) {
+    throw new PartitionError(
+      `partition(): can't tell the format of "${path}" from its extension "${ext}"; pass format: "csv" or "jsonl" (known extensions: .csv, .tsv, .jsonl, .ndjson).`,
+      { path },
+    );
+  }
+  return format;
+}
+
+type Draft = Omit<PartitionDescriptor, "index" | "of">;
+
+/**
+ * Split the input into partitions. Ranges are [start, end) in bytes, start at a
+ * record start and never overlap; every record lies in exactly one range. An
+ * empty file (or a CSV with only a header) gives one empty partition so that
+ * each input file is represented; no other partition is empty.
+ */
+export async function partition(input: string | string[], options: PartitionOptions = {}): Promise<PartitionDescriptor[]> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+    throw new PartitionError(`partition(): invalid options: ${issues}.`, { issues: parsed.error.issues });
+  }
+  const opts = parsed.data;
+  const files = await expandInputs(input, (p) => {
+    const ext = extname(p).toLowerCase();
+    const f = EXTENSIONS[ext];
+    return f !== undefined && (opts.format === undefined || opts.format === f);
+  });
+  const drafts: Draft[] = [];
+  for (const path of files) {
+    const format = formatOf(path, opts.format);
+    drafts.push(...(format === "csv" ? await partitionCsv(path, opts) : await partitionJsonl(path, opts)));
+  }
+  return drafts.map((d, index) => ({ ...d, index, of: drafts.length }) as PartitionDescriptor);
+}
+
+type ParsedOptions = z.output<typeof optionsSchema>;
+
+async function openInput(path: string) {
+  const st = await stat(path);
+  if (!st.isFile()) throw new PartitionError(`partition(): "${path}" is not a regular file.`, { path });
+  return { fh: await open(path, "r"), size: st.size };
+}
+
+async function partitionCsv(path: string, opts: ParsedOptions): Promise<Draft[]> {
+  const delimiter = opts.delimiter ?? (extname(path).toLowerCase() === ".tsv" ? "\t" : ",");
+  const quote = opts.quote ?? '"';
+  const quoteByte = Buffer.from(quote, "utf8");
+  if (quoteByte.length !== 1) throw new PartitionError(`partition(): the quote character must be a single byte (ASCII), got "${quote}".`);
+  const { fh, size } = await openInput(path);
+  try {
+    const hasHeader = opts.header ?? true;
+    const header = hasHeader ? await readCsvHeader(fh, size, quoteByte[0]!, path) : undefined;
+    const target = opts.targetRows !== undefined ? { rows: opts.targetRows } : { bytes: opts.targetBytes ?? DEFAULT_TARGET_BYTES };
+    const cuts = await scanCsvCuts(fh, size, header?.dataStart ?? 0, quoteByte[0]!, target, path);
+    return cuts.map((c) => ({
+      format: "csv" as const,
+      path,
+      start: c.start,
+      end: c.end,
+      ...(header ? { header: header.text } : {}),
+      delimiter,
+      quote,
+      estimatedRows: c.rows,
+    }));
+  } finally {
+    await fh.close();
+  }
+}
+
+async function partitionJsonl(path: string, opts: ParsedOptions): Promise<Draft[]> {
+  const { fh, size } = await openInput(path);
+  try {
+    const bytesPerLine = await sampleBytesPerLine(fh, size);
+    const targetBytes = opts.targetRows !== undefined ? Math.max(1, Math.round(opts.targetRows * bytesPerLine)) : (opts.targetBytes ?? DEFAULT_TARGET_BYTES);
+    const cuts = await jsonlCuts(fh, size, targetBytes);
+    return cuts.map((c) => ({
+      format: "jsonl" as const,
+      path,
+      start: c.start,
+      end: c.end,
+      estimatedRows: Math.round((c.end - c.start) / bytesPerLine),
+    }));
+  } finally {
+    await fh.close();
+  }
+}
