@@ -241,7 +241,21 @@ export class DagQueries {
   async importErrors(): Promise<ImportErrorRow[]> {
     return this.db.selectFrom("import_error").selectAll().orderBy("path").execute();
   }
+
+  /** Pause flags of DAGs whose row changed after `since` (every DAG when `since` is null). The dag table is small: no index needed. */
+  async flagsSince(since: number | null): Promise<{ dag_id: string; is_paused: number; updated_at: number }[]> {
+    let q = this.db.selectFrom("dag").select(["dag_id", "is_paused", "updated_at"]);
+    if (since !== null) q = q.where("updated_at", ">", since);
+    return q.execute();
+  }
+
+  /** How many DAG files fail to import. */
+  async importErrorCount(): Promise<number> {
+    const row = await this.db.selectFrom("import_error").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
 }
+
 
 export function dagSpecOf(row: Pick<DagRow, "spec">): DagSpec {
   return JSON.parse(row.spec) as DagSpec;

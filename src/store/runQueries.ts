@@ -258,26 +258,6 @@ export class RunQueries {
     const row = await this.db.selectFrom("dag_run").select((eb) => eb.fn.max("updated_at").as("t")).executeTakeFirst();
     return row?.t == null ? null : Number(row.t);
   }
-
-  /*
-   * The live-update poller also watches the pause flag of DAGs and the number
-   * of import errors. These two reads belong in DagQueries; they are here
-   * because dagQueries.ts had another owner while the live updates were
-   * written. Move them when convenient.
-   */
-
-  /** Pause flags of DAGs whose row changed after `since` (every DAG when `since` is null). The dag table is small: no index needed. */
-  async dagFlagsSince(since: number | null): Promise<{ dag_id: string; is_paused: number; updated_at: number }[]> {
-    let q = this.db.selectFrom("dag").select(["dag_id", "is_paused", "updated_at"]);
-    if (since !== null) q = q.where("updated_at", ">", since);
-    return q.execute();
-  }
-
-  /** How many DAG files fail to import. */
-  async importErrorCount(): Promise<number> {
-    const row = await this.db.selectFrom("import_error").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
-    return Number(row?.n ?? 0);
-  }
 }
 
 export type GridRunRow = Pick<DagRunRow, "id" | "run_id" | "run_type" | "state" | "logical_date" | "start_date" | "end_date" | "version_hash">;

@@ -51,8 +51,8 @@ export class ChangeFeed {
     // One after another: a poll is background work and should hold one pooled connection, not four.
     const runMax = await this.store.runs.maxUpdatedAt();
     const tiMax = await this.store.tasks.maxUpdatedAt();
-    const dags = await this.store.runs.dagFlagsSince(null);
-    const importErrors = await this.store.runs.importErrorCount();
+    const dags = await this.store.dags.flagsSince(null);
+    const importErrors = await this.store.dags.importErrorCount();
     this.queries += 4;
     this.runMark = Math.min(runMax ?? 0, now);
     this.tiMark = Math.min(tiMax ?? 0, now);
@@ -75,8 +75,8 @@ export class ChangeFeed {
     const now = this.now();
     const runs = await this.store.runs.changedSince(this.runMark - overlapMs, maxRowsPerPoll + 1);
     const tis = await this.store.tasks.changedSince(this.tiMark - overlapMs, maxRowsPerPoll + 1);
-    const dags = await this.store.runs.dagFlagsSince(this.dagMark - overlapMs);
-    const importErrors = await this.store.runs.importErrorCount();
+    const dags = await this.store.dags.flagsSince(this.dagMark - overlapMs);
+    const importErrors = await this.store.dags.importErrorCount();
     this.queries += QUERIES_PER_POLL;
     if (runs.length > maxRowsPerPoll || tis.length > maxRowsPerPoll) {
       // Too many to send one by one: clients reload what they show, and we start over from now.
