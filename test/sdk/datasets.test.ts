@@ -6,12 +6,11 @@
  * against the built SDK, the way a user's editor sees it).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import ts from "typescript";
+import { REPO, typecheckFixtures, type FileDiagnostics } from "../helpers/typecheck.js";
 import { datasetRefs, dagVersionHash } from "../../src/core/dagSpec.js";
 import { ErrorCode, SluiceError, Unrecoverable } from "../../src/core/errors.js";
 import { checkDatasetUri, MAX_DATASET_EXTRA_BYTES, MAX_DATASET_URI_LENGTH } from "../../src/core/validateDag.js";
@@ -192,7 +191,6 @@ describe("ctx.outletExtra (OutletExtras)", () => {
 });
 
 describe("outlet typing (compile-time, against the built SDK)", () => {
-  const REPO = fileURLToPath(new URL("../../../", import.meta.url));
   const MARK = "// @error";
   const PRELUDE = `import { dag, dataset } from "sluice";\n`;
   const fixtures: Record<string, string> = {
@@ -231,41 +229,11 @@ dag({ id: "w3" }, (d) => {
 `,
   };
   let dir: string;
-  let byFile: Map<string, { lines: number[]; messages: string[] }>;
+  let byFile: Map<string, FileDiagnostics>;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "sluice-ds-types-"));
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    const files = new Map(Object.entries(fixtures).map(([name, text]) => [name, join(dir, `${name}.ts`)] as const));
-    for (const [name, file] of files) writeFileSync(file, fixtures[name]);
     // The example pipeline uses datasets too: it must type-check as users will see it.
-    files.set("example", join(REPO, "examples", "dags", "ml_features.ts"));
-    const options: ts.CompilerOptions = {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ["lib.es2023.d.ts"],
-      types: ["node"],
-      typeRoots: [join(REPO, "node_modules", "@types")],
-      skipLibCheck: true,
-    };
-    const zod = ts.resolveModuleName("zod", join(REPO, "dist", "src", "sdk", "params.d.ts"), options, ts.sys).resolvedModule;
-    assert.ok(zod);
-    options.paths = { sluice: [join(REPO, "dist", "src", "index.d.ts")], zod: [zod.resolvedFileName] };
-    const program = ts.createProgram([...files.values()], options);
-    const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error);
-    byFile = new Map();
-    for (const [name, file] of files) {
-      const mine = diagnostics.filter((d) => d.file?.fileName === file);
-      byFile.set(name, {
-        lines: [...new Set(mine.map((d) => d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1))],
-        messages: mine.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
-      });
-    }
-    const elsewhere = diagnostics.filter((d) => ![...files.values()].includes(d.file?.fileName ?? ""));
-    assert.deepEqual(elsewhere.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), []);
+    ({ dir, byName: byFile } = typecheckFixtures(fixtures, { example: join(REPO, "examples", "dags", "ml_features.ts") }));
   });
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import ts from "typescript";
+import { typecheckFixtures, type FileDiagnostics } from "../helpers/typecheck.js";
 
 /**
  * Compile-time test of the authoring API: DAG files are type-checked with the
@@ -16,8 +13,6 @@ import ts from "typescript";
  * loaded and checked once (a few seconds), not once per fixture.
  */
 
-const REPO = fileURLToPath(new URL("../../../", import.meta.url)); // dist/test/sdk -> repo root
-const SDK_TYPES = join(REPO, "dist", "src", "index.d.ts");
 
 /** Lines marked with this comment must carry a compile error; no other line may. */
 const MARK = "// @error";
@@ -127,56 +122,12 @@ dag({ id: "w7" }, (d) => {
 `,
 };
 
-interface FileResult {
-  /** 1-based lines with an error diagnostic. */
-  errorLines: number[];
-  messages: string[];
-}
-
 describe("authoring API types (compile-time)", () => {
   let dir: string;
-  let results: Map<string, FileResult>;
+  let results: Map<string, FileDiagnostics>;
 
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "sluice-types-"));
-    // A DAG project is ESM, like the SDK: without this, NodeNext would treat the fixtures as CommonJS.
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-    const files = new Map<string, string>([["correct", CORRECT], ...Object.entries(BROKEN)]);
-    const paths = new Map<string, string>();
-    for (const [name, text] of files) {
-      const file = join(dir, `${name}.ts`);
-      writeFileSync(file, text);
-      paths.set(name, file);
-    }
-    const options: ts.CompilerOptions = {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      lib: ["lib.es2023.d.ts"],
-      types: ["node"],
-      typeRoots: [join(REPO, "node_modules", "@types")],
-      skipLibCheck: true,
-    };
-    // The fixtures' own `import "zod"` must resolve to the very declarations the
-    // SDK's .d.ts files use, or the zod types would not be the same types.
-    const zod = ts.resolveModuleName("zod", join(REPO, "dist", "src", "sdk", "params.d.ts"), options, ts.sys).resolvedModule;
-    assert.ok(zod, "zod's types resolve from the built SDK");
-    options.paths = { sluice: [SDK_TYPES], zod: [zod.resolvedFileName] };
-    const program = ts.createProgram([...paths.values()], options);
-    const diagnostics = ts.getPreEmitDiagnostics(program);
-    results = new Map();
-    for (const [name, file] of paths) {
-      const mine = diagnostics.filter((d) => d.file?.fileName === file && d.category === ts.DiagnosticCategory.Error);
-      results.set(name, {
-        errorLines: [...new Set(mine.map((d) => d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1))].sort((a, b) => a - b),
-        messages: mine.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
-      });
-    }
-    // Errors outside the fixtures (a broken SDK .d.ts, a module that does not resolve) are failures too.
-    const elsewhere = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error && ![...paths.values()].includes(d.file?.fileName ?? ""));
-    assert.deepEqual(elsewhere.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), []);
+    ({ dir, byName: results } = typecheckFixtures({ correct: CORRECT, ...BROKEN }));
   });
 
   after(() => {
@@ -206,7 +157,7 @@ describe("authoring API types (compile-time)", () => {
       const r = results.get(name);
       assert.ok(r);
       assert.ok(r.messages.length > 0, `${name} should not compile`);
-      assert.deepEqual(r.errorLines, markedLines(text), `errors only on the marked line:\n${r.messages.join("\n")}`);
+      assert.deepEqual(r.lines, markedLines(text), `errors only on the marked line:\n${r.messages.join("\n")}`);
       assert.match(r.messages.join("\n"), expectations[name]);
     });
   }
