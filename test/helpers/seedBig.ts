@@ -25,6 +25,8 @@ import { dagVersionHash, downstreamMap, type DagSpec } from "../../src/core/dagS
 import { makeRunId } from "../../src/runs/createRun.js";
 import { dag, type DagBuilder } from "../../src/sdk/dag.js";
 import type { Store } from "../../src/store/store.js";
+import type { TaskInstanceTable } from "../../src/store/schema.js";
+import type { Insertable } from "kysely";
 
 export const BIG_DAG_ID = "big_dag";
 const HOUR = 3_600_000;
@@ -207,28 +209,8 @@ interface RunPlan {
   versionHash: string;
 }
 
-type TiRow = {
-  run_pk: number;
-  dag_id: string;
-  run_id: string;
-  task_id: string;
-  map_index: number;
-  state: string;
-  try_number: number;
-  max_tries: number;
-  priority_weight: number;
-  pool: string;
-  pool_slots: number;
-  queue: string;
-  queued_at: number | null;
-  start_date: number | null;
-  end_date: number | null;
-  duration_ms: number | null;
-  hostname: string | null;
-  pid: number | null;
-  error: string | null;
-  updated_at: number;
-};
+/** The task-instance columns the seed writes (the rest keep their defaults). */
+type TiRow = Required<Omit<Insertable<TaskInstanceTable>, "id" | "next_try_at" | "owner_job" | "heartbeat_at" | "result">>;
 const TI_COLUMNS = 20;
 const RUN_COLUMNS = 15;
 
