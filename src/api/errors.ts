@@ -6,6 +6,23 @@
  */
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { ErrorCode, SluiceError } from "../core/errors.js";
+import { SecretKeyError } from "../secrets/secretBox.js";
+
+/**
+ * A client error a route answers with a code of its own (POOL_IN_USE,
+ * LAST_ADMIN, …) rather than a SluiceError code: thrown by the handler, sent
+ * in the standard shape by the error handler like every other error.
+ */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiProblem";
+  }
+}
 
 export interface HttpError {
   status: number;
@@ -44,6 +61,10 @@ export function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
     const text = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
     return error(400, "VALIDATION_FAILED", `Invalid ${where}: ${text}.`, { fields });
   }
+  if (err instanceof ApiProblem) return error(err.status, err.code, err.message);
+  // A stored secret this process cannot decrypt: the key changed. A deployment problem, so a 500 (logged),
+  // but with the error's own message, which says how to fix it.
+  if (err instanceof SecretKeyError) return error(500, "SECRETS_KEY_MISMATCH", err.message);
   if (err instanceof SluiceError) {
     const status = STATUS_BY_CODE[err.code];
     if (status !== undefined) return error(status, err.code, err.message, err.details);

@@ -4,7 +4,7 @@ import { containsMask, MASK, maskSecretFields, restoreMasked } from "../../secre
 import type { ConnectionRow } from "../../store/connectionQueries.js";
 import { errors, iso, Page, Timestamp } from "../schemas.js";
 import type { ApiApp, ApiDeps } from "../types.js";
-import { ADMIN_ONLY, Identifier, problem, SecretsKeyFailure, secretsProblem } from "./adminCommon.js";
+import { ADMIN_ONLY, Identifier, problem, SecretsKeyFailure } from "./adminCommon.js";
 
 const Connection = z.object({
   connId: z.string(),
@@ -90,13 +90,9 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
         },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { rows, total } = await store.connections.list(req.query);
-      try {
-        return { connections: await Promise.all(rows.map(readConnection)), total, limit: req.query.limit, offset: req.query.offset };
-      } catch (err) {
-        return secretsProblem(reply, err);
-      }
+      return { connections: await Promise.all(rows.map(readConnection)), total, limit: req.query.limit, offset: req.query.offset };
     },
   );
 
@@ -106,14 +102,10 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
       config: ADMIN_ONLY,
       schema: { tags: ["admin"], summary: "One connection (admin)", params: ConnParams, response: { 200: Connection, ...errors(404), ...SecretsKeyFailure } },
     },
-    async (req, reply) => {
+    async (req) => {
       const c = await store.connections.get(req.params.connId);
-      if (!c) return problem(reply, 404, "CONNECTION_NOT_FOUND", noConnection(req.params.connId));
-      try {
-        return await readConnection(c);
-      } catch (err) {
-        return secretsProblem(reply, err);
-      }
+      if (!c) throw problem(404, "CONNECTION_NOT_FOUND", noConnection(req.params.connId));
+      return await readConnection(c);
     },
   );
 
@@ -130,25 +122,20 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
     },
     async (req, reply) => {
       const b = req.body;
-      let row: ConnectionRow;
-      try {
-        row = {
-          conn_id: b.connId,
-          conn_type: b.connType,
-          host: b.host ?? null,
-          port: b.port ?? null,
-          login: b.login ?? null,
-          password: await encryptOrNull(b.password ?? null),
-          schema_name: b.schema ?? null,
-          extra: await encryptOrNull(b.extra == null ? null : JSON.stringify(b.extra)),
-          description: b.description ?? null,
-          updated_at: now(),
-        };
-      } catch (err) {
-        return secretsProblem(reply, err);
-      }
+      const row: ConnectionRow = {
+        conn_id: b.connId,
+        conn_type: b.connType,
+        host: b.host ?? null,
+        port: b.port ?? null,
+        login: b.login ?? null,
+        password: await encryptOrNull(b.password ?? null),
+        schema_name: b.schema ?? null,
+        extra: await encryptOrNull(b.extra == null ? null : JSON.stringify(b.extra)),
+        description: b.description ?? null,
+        updated_at: now(),
+      };
       if (!(await store.connections.create(row))) {
-        return problem(reply, 409, "CONNECTION_EXISTS", `Connection "${b.connId}" already exists; PATCH /api/v1/connections/${b.connId} changes it.`);
+        throw problem(409, "CONNECTION_EXISTS", `Connection "${b.connId}" already exists; PATCH /api/v1/connections/${b.connId} changes it.`);
       }
       return reply.code(201).send(connectionJson(row, b.extra ?? null));
     },
@@ -166,11 +153,11 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
         response: { 200: Connection, ...errors(400, 404), ...SecretsKeyFailure },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { connId } = req.params;
       const b = req.body;
       const old = await store.connections.get(connId);
-      if (!old) return problem(reply, 404, "CONNECTION_NOT_FOUND", noConnection(connId));
+      if (!old) throw problem(404, "CONNECTION_NOT_FOUND", noConnection(connId));
       const patch: Partial<ConnectionRow> = { updated_at: now() };
       if (b.connType !== undefined) patch.conn_type = b.connType;
       if (b.host !== undefined) patch.host = b.host;
@@ -178,21 +165,17 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
       if (b.login !== undefined) patch.login = b.login;
       if (b.schema !== undefined) patch.schema_name = b.schema;
       if (b.description !== undefined) patch.description = b.description;
-      try {
-        if (b.password !== undefined) patch.password = await encryptOrNull(b.password);
-        // Decrypt the stored extra only when needed: for the answer, or for a mask sent back. A full
-        // replacement works even when the old key is lost (that is how an admin recovers from it).
-        let extra: Record<string, unknown> | null;
-        if (b.extra === undefined) extra = await readExtra(old);
-        else {
-          extra = b.extra !== null && containsMask(b.extra) ? (restoreMasked(b.extra, await readExtra(old)) as Record<string, unknown>) : b.extra;
-          patch.extra = await encryptOrNull(extra === null ? null : JSON.stringify(extra));
-        }
-        if (!(await store.connections.update(connId, patch))) return problem(reply, 404, "CONNECTION_NOT_FOUND", noConnection(connId));
-        return connectionJson({ ...old, ...patch }, extra);
-      } catch (err) {
-        return secretsProblem(reply, err);
+      if (b.password !== undefined) patch.password = await encryptOrNull(b.password);
+      // Decrypt the stored extra only when needed: for the answer, or for a mask sent back. A full
+      // replacement works even when the old key is lost (that is how an admin recovers from it).
+      let extra: Record<string, unknown> | null;
+      if (b.extra === undefined) extra = await readExtra(old);
+      else {
+        extra = b.extra !== null && containsMask(b.extra) ? (restoreMasked(b.extra, await readExtra(old)) as Record<string, unknown>) : b.extra;
+        patch.extra = await encryptOrNull(extra === null ? null : JSON.stringify(extra));
       }
+      if (!(await store.connections.update(connId, patch))) throw problem(404, "CONNECTION_NOT_FOUND", noConnection(connId));
+      return connectionJson({ ...old, ...patch }, extra);
     },
   );
 
@@ -200,7 +183,7 @@ export function connectionRoutes(app: ApiApp, { store, config, now }: ApiDeps): 
     "/connections/:connId",
     { config: ADMIN_ONLY, schema: { tags: ["admin"], summary: "Delete a connection (admin)", params: ConnParams, response: { 204: z.null(), ...errors(404) } } },
     async (req, reply) => {
-      if (!(await store.connections.delete(req.params.connId))) return problem(reply, 404, "CONNECTION_NOT_FOUND", noConnection(req.params.connId));
+      if (!(await store.connections.delete(req.params.connId))) throw problem(404, "CONNECTION_NOT_FOUND", noConnection(req.params.connId));
       return reply.code(204).send(null);
     },
   );

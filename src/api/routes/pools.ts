@@ -59,9 +59,9 @@ export function poolRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
   app.get(
     "/pools/:name",
     { schema: { tags: ["admin"], summary: "One pool with its use", params: PoolParams, response: { 200: Pool, ...errors(404) } } },
-    async (req, reply) => {
+    async (req) => {
       const p = await store.pools.get(req.params.name);
-      if (!p) return problem(reply, 404, "POOL_NOT_FOUND", noPool(req.params.name));
+      if (!p) throw problem(404, "POOL_NOT_FOUND", noPool(req.params.name));
       return poolJson(p, (await store.pools.usage(p.name)).get(p.name));
     },
   );
@@ -80,7 +80,7 @@ export function poolRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
     async (req, reply) => {
       const row = { name: req.body.name, slots: req.body.slots, description: req.body.description ?? null };
       if (!(await store.pools.create(row))) {
-        return problem(reply, 409, "POOL_EXISTS", `Pool "${row.name}" already exists; PATCH /api/v1/pools/${row.name} changes it.`);
+        throw problem(409, "POOL_EXISTS", `Pool "${row.name}" already exists; PATCH /api/v1/pools/${row.name} changes it.`);
       }
       // Tasks waiting for a pool that did not exist yet may now be dispatched.
       onChange();
@@ -100,9 +100,9 @@ export function poolRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
         response: { 200: Pool, ...errors(400, 404) },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { name } = req.params;
-      if (!(await store.pools.update(name, req.body))) return problem(reply, 404, "POOL_NOT_FOUND", noPool(name));
+      if (!(await store.pools.update(name, req.body))) throw problem(404, "POOL_NOT_FOUND", noPool(name));
       // More slots may let waiting tasks start now.
       onChange();
       const p = (await store.pools.get(name))!;
@@ -124,7 +124,7 @@ export function poolRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
     async (req, reply) => {
       const { name } = req.params;
       if (name === DEFAULT_POOL) {
-        return problem(reply, 409, "POOL_IS_DEFAULT", `"${DEFAULT_POOL}" is where tasks without a pool run; it cannot be deleted (PATCH it to resize it).`);
+        throw problem(409, "POOL_IS_DEFAULT", `"${DEFAULT_POOL}" is where tasks without a pool run; it cannot be deleted (PATCH it to resize it).`);
       }
       // One transaction (an advisory lock on PostgreSQL) so the check and the delete see the same tasks.
       const outcome = await store.exclusive("pools", async (tx) => {
@@ -134,10 +134,9 @@ export function poolRoutes(app: ApiApp, { store, onChange }: ApiDeps): void {
         await tx.pools.delete(name);
         return "deleted" as const;
       });
-      if (outcome === "missing") return problem(reply, 404, "POOL_NOT_FOUND", noPool(name));
+      if (outcome === "missing") throw problem(404, "POOL_NOT_FOUND", noPool(name));
       if (outcome !== "deleted") {
-        return problem(
-          reply,
+        throw problem(
           409,
           "POOL_IN_USE",
           `Pool "${name}" is in use (slots: ${outcome.running} running, ${outcome.queued} queued, ${outcome.scheduled} scheduled); ` +

@@ -77,14 +77,14 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
     },
     async (req, reply) => {
       const { username, role, password } = req.body;
-      const exists = () => problem(reply, 409, "USER_EXISTS", `User "${username}" already exists; PATCH /api/v1/users/${username} changes it.`);
-      if (await store.auth.userByName(username)) return exists();
+      const exists = () => problem(409, "USER_EXISTS", `User "${username}" already exists; PATCH /api/v1/users/${username} changes it.`);
+      if (await store.auth.userByName(username)) throw exists();
       let created: Awaited<ReturnType<typeof createUser>>;
       try {
         created = await createUser(store, { username, role, password }, now());
       } catch (err) {
         // Lost a race with another create of the same name: the unique index refused ours.
-        if (await store.auth.userByName(username)) return exists();
+        if (await store.auth.userByName(username)) throw exists();
         throw err;
       }
       const user = { ...created.user, createdAt: iso(created.user.createdAt)!, tokens: 0 };
@@ -104,7 +104,7 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
         response: { 200: User, ...errors(400, 404, 409) },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { username } = req.params;
       const { role, password } = req.body;
       const passwordHash = password === undefined ? undefined : await hashPassword(password);
@@ -121,8 +121,8 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
         }
         return "ok" as const;
       });
-      if (outcome === "missing") return problem(reply, 404, "USER_NOT_FOUND", noUser(username));
-      if (outcome === "last-admin") return problem(reply, 409, "LAST_ADMIN", lastAdmin(username));
+      if (outcome === "missing") throw problem(404, "USER_NOT_FOUND", noUser(username));
+      if (outcome === "last-admin") throw problem(409, "LAST_ADMIN", lastAdmin(username));
       return (await userJson(store, username))!;
     },
   );
@@ -141,7 +141,7 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
     async (req, reply) => {
       const { username } = req.params;
       if (req.auth?.user.username === username) {
-        return problem(reply, 409, "CANNOT_DELETE_SELF", `You are signed in as "${username}"; another admin must delete this user.`);
+        throw problem(409, "CANNOT_DELETE_SELF", `You are signed in as "${username}"; another admin must delete this user.`);
       }
       const outcome = await store.exclusive("users", async (tx) => {
         const row = await tx.auth.userByName(username);
@@ -150,8 +150,8 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
         await tx.auth.deleteUser(username);
         return "ok" as const;
       });
-      if (outcome === "missing") return problem(reply, 404, "USER_NOT_FOUND", noUser(username));
-      if (outcome === "last-admin") return problem(reply, 409, "LAST_ADMIN", lastAdmin(username));
+      if (outcome === "missing") throw problem(404, "USER_NOT_FOUND", noUser(username));
+      if (outcome === "last-admin") throw problem(409, "LAST_ADMIN", lastAdmin(username));
       return reply.code(204).send(null);
     },
   );
@@ -167,9 +167,9 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
         response: { 200: z.object({ tokens: z.array(Token) }), ...errors(404) },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const row = await store.auth.userByName(req.params.username);
-      if (!row) return problem(reply, 404, "USER_NOT_FOUND", noUser(req.params.username));
+      if (!row) throw problem(404, "USER_NOT_FOUND", noUser(req.params.username));
       const tokens = await store.auth.tokensOf(row.id);
       return { tokens: tokens.map((t) => ({ id: t.id, name: t.name, createdAt: iso(t.created_at)!, lastUsedAt: iso(t.last_used_at) })) };
     },
@@ -189,7 +189,7 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
     },
     async (req, reply) => {
       const { username } = req.params;
-      if (!(await store.auth.userByName(username))) return problem(reply, 404, "USER_NOT_FOUND", noUser(username));
+      if (!(await store.auth.userByName(username))) throw problem(404, "USER_NOT_FOUND", noUser(username));
       const at = now();
       const { token, id } = await createToken(store, username, req.body.name, at);
       return reply.code(201).send({ id, name: req.body.name, createdAt: iso(at)!, lastUsedAt: null, token });
@@ -205,9 +205,9 @@ export function userRoutes(app: ApiApp, { store, now }: ApiDeps): void {
     async (req, reply) => {
       const { username, id } = req.params;
       const row = await store.auth.userByName(username);
-      if (!row) return problem(reply, 404, "USER_NOT_FOUND", noUser(username));
+      if (!row) throw problem(404, "USER_NOT_FOUND", noUser(username));
       if (!(await store.auth.deleteToken(row.id, id))) {
-        return problem(reply, 404, "TOKEN_NOT_FOUND", `User "${username}" has no token ${id}. GET /api/v1/users/${username}/tokens lists them.`);
+        throw problem(404, "TOKEN_NOT_FOUND", `User "${username}" has no token ${id}. GET /api/v1/users/${username}/tokens lists them.`);
       }
       return reply.code(204).send(null);
     },

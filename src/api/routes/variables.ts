@@ -4,7 +4,7 @@ import { looksSecret, MASK } from "../../secrets/sensitive.js";
 import type { VariableRow } from "../../store/variableQueries.js";
 import { errors, iso, Page, Timestamp } from "../schemas.js";
 import type { ApiApp, ApiDeps } from "../types.js";
-import { ADMIN_ONLY, Identifier, problem, SecretsKeyFailure, secretsProblem } from "./adminCommon.js";
+import { ADMIN_ONLY, Identifier, problem, SecretsKeyFailure } from "./adminCommon.js";
 
 const Variable = z.object({
   key: z.string(),
@@ -54,9 +54,9 @@ export function variableRoutes(app: ApiApp, { store, config, now }: ApiDeps): vo
   app.get(
     "/variables/:key",
     { config: ADMIN_ONLY, schema: { tags: ["admin"], summary: "One variable (admin)", params: KeyParams, response: { 200: Variable, ...errors(404) } } },
-    async (req, reply) => {
+    async (req) => {
       const v = await store.variables.get(req.params.key);
-      if (!v) return problem(reply, 404, "VARIABLE_NOT_FOUND", noVariable(req.params.key));
+      if (!v) throw problem(404, "VARIABLE_NOT_FOUND", noVariable(req.params.key));
       return variableJson(v);
     },
   );
@@ -83,15 +83,10 @@ export function variableRoutes(app: ApiApp, { store, config, now }: ApiDeps): vo
     async (req, reply) => {
       const { key, value } = req.body;
       const isSecret = req.body.isSecret ?? looksSecret(key);
-      let encoded: string;
-      try {
-        encoded = await stored(value, isSecret);
-      } catch (err) {
-        return secretsProblem(reply, err);
-      }
+      const encoded: string = await stored(value, isSecret);
       const row: VariableRow = { key, value: encoded, is_secret: isSecret ? 1 : 0, description: req.body.description ?? null, updated_at: now() };
       if (!(await store.variables.create(row))) {
-        return problem(reply, 409, "VARIABLE_EXISTS", `Variable "${key}" already exists; PATCH /api/v1/variables/${key} changes it.`);
+        throw problem(409, "VARIABLE_EXISTS", `Variable "${key}" already exists; PATCH /api/v1/variables/${key} changes it.`);
       }
       return reply.code(201).send(variableJson(row));
     },
@@ -109,29 +104,23 @@ export function variableRoutes(app: ApiApp, { store, config, now }: ApiDeps): vo
         response: { 200: Variable, ...errors(400, 404), ...SecretsKeyFailure },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const { key } = req.params;
       const old = await store.variables.get(key);
-      if (!old) return problem(reply, 404, "VARIABLE_NOT_FOUND", noVariable(key));
+      if (!old) throw problem(404, "VARIABLE_NOT_FOUND", noVariable(key));
       const wasSecret = old.is_secret === 1;
       const isSecret = req.body.isSecret ?? wasSecret;
       if (req.body.value === undefined && wasSecret && !isSecret) {
         // Decrypting here would let anyone with a stolen admin session read every secret by flipping the flag.
-        return problem(
-          reply,
+        throw problem(
           400,
           "VALUE_REQUIRED",
           `Variable "${key}" is secret; to make it a plain variable, send its value too (the stored secret is never decrypted by the API).`,
         );
       }
-      let value: string;
-      try {
-        value = req.body.value !== undefined ? await stored(req.body.value, isSecret) : wasSecret === isSecret ? old.value : await box.encrypt(old.value);
-      } catch (err) {
-        return secretsProblem(reply, err);
-      }
+      const value: string = req.body.value !== undefined ? await stored(req.body.value, isSecret) : wasSecret === isSecret ? old.value : await box.encrypt(old.value);
       const patch = { value, is_secret: isSecret ? 1 : 0, description: req.body.description === undefined ? old.description : req.body.description, updated_at: now() };
-      if (!(await store.variables.update(key, patch))) return problem(reply, 404, "VARIABLE_NOT_FOUND", noVariable(key));
+      if (!(await store.variables.update(key, patch))) throw problem(404, "VARIABLE_NOT_FOUND", noVariable(key));
       return variableJson({ ...old, ...patch });
     },
   );
@@ -140,7 +129,7 @@ export function variableRoutes(app: ApiApp, { store, config, now }: ApiDeps): vo
     "/variables/:key",
     { config: ADMIN_ONLY, schema: { tags: ["admin"], summary: "Delete a variable (admin)", params: KeyParams, response: { 204: z.null(), ...errors(404) } } },
     async (req, reply) => {
-      if (!(await store.variables.delete(req.params.key))) return problem(reply, 404, "VARIABLE_NOT_FOUND", noVariable(req.params.key));
+      if (!(await store.variables.delete(req.params.key))) throw problem(404, "VARIABLE_NOT_FOUND", noVariable(req.params.key));
       return reply.code(204).send(null);
     },
   );
