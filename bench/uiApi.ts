@@ -34,7 +34,8 @@ import type { DbTarget } from "../src/store/db.js";
 import { openStore } from "../src/store/store.js";
 import type { Page } from "playwright-core";
 import { launchBrowser, signInWithCookie, startApiServer, UI_INDEX } from "../test/helpers/browser.js";
-import { BIG_DAG_ID, prng, seedBig } from "../test/helpers/seedBig.js";
+import { prng } from "../test/helpers/prng.js";
+import { BIG_DAG_ID, seedBig } from "../test/helpers/seedBig.js";
 import { freshDbUrl, median, round, type Benchmark, type BenchContext, type Metric } from "./common.js";
 
 const TARGET_P95_MS = 200;

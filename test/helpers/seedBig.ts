@@ -25,6 +25,7 @@ import { dagVersionHash, downstreamMap, type DagSpec } from "../../src/core/dagS
 import { makeRunId } from "../../src/runs/createRun.js";
 import { dag, type DagBuilder } from "../../src/sdk/dag.js";
 import type { Store } from "../../src/store/store.js";
+import { prng } from "./prng.js";
 import type { TaskInstanceTable } from "../../src/store/schema.js";
 import type { Insertable } from "kysely";
 
@@ -70,17 +71,6 @@ export interface SeedBigResult {
 
 // ---- deterministic randomness ----
 
-/** mulberry32: small, fast, good enough for test data; the same seed gives the same sequence. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 const between = (rnd: () => number, lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 
