@@ -39,6 +39,7 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
     maxProcessMemoryMb: config.executor.maxProcessMemoryMb,
     maxResultBytes: config.tasks.maxResultBytes,
     heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs,
+    secrets: { home: config.home, secrets: config.secrets },
     zombieThresholdMs: config.scheduler.zombieThresholdMs,
     log: log.child({ part: "executor" }),
     onFinished: (tiId, runPk, taskId, state) => scheduler?.onAttemptFinished(tiId, runPk, taskId, state),

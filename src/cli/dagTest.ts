@@ -40,6 +40,7 @@ export async function testDag(config: SluiceConfig, dagId: string, conf: Record<
       dagsFolder: config.dagsFolder,
       slots: config.executor.slots,
       maxResultBytes: config.tasks.maxResultBytes,
+      secrets: { home: config.home, secrets: config.secrets },
       log,
       onFinished: (ti, pk, taskId, state) => scheduler?.onAttemptFinished(ti, pk, taskId, state),
     });

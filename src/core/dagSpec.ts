@@ -30,7 +30,63 @@ export interface DagSpec {
   tasks: TaskSpec[];
 }
 
-export type TaskKind = "function" | "shell";
+export type TaskKind = "function" | "shell" | "duckdb" | "spark";
+
+/**
+ * A mapped task: one instance per element of an upstream task's result (a
+ * JSON array known only at run time). The instances get map indexes 0..n-1;
+ * downstream tasks receive the instances' results as one array in index order.
+ */
+export interface ExpandSpec {
+  /** Id of the upstream task whose result is the list (it is also in `upstream`). */
+  from: string;
+  /** Most instances allowed; a longer list fails the task with a clear error (default: scheduler.maxMapLength). */
+  maxLength?: number;
+  /** Most instances of this task running at once within one run (default: no limit beyond pools and the DAG's). */
+  maxActive?: number;
+}
+
+/** A DuckDB task's settings that are data (the SQL and sources are code, in the DAG file). */
+export interface DuckdbTaskSpec {
+  /** DuckDB memory_limit, e.g. "1GB" (default: the executor's per-task memory, or DuckDB's default). */
+  memoryLimit?: string;
+  /** DuckDB threads (default 1: parallelism comes from mapped instances, one core each). */
+  threads?: number;
+}
+
+/** Kubernetes settings of a Spark application run through the spark-operator (SparkApplication v1beta2). */
+export interface SparkKubernetesSpec {
+  namespace?: string;
+  image?: string;
+  serviceAccount?: string;
+  sparkVersion?: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  /** Extra labels on the driver and executor pods. */
+  labels?: Record<string, string>;
+}
+
+/** A Spark application to submit; where it goes (standalone master, Kubernetes) comes from the connection. */
+export interface SparkTaskSpec {
+  /** Connection id (conn_type "spark") naming the master and its credentials. */
+  connection: string;
+  /** A PySpark .py file or a .jar: relative to the DAG file's folder, an absolute path, or a URL the cluster can read. */
+  application: string;
+  /** Main class of a JAR application. */
+  mainClass?: string;
+  /** Static arguments (a function in the DAG file may compute them per run instead). */
+  args?: string[];
+  conf?: Record<string, string>;
+  /** client: the driver runs beside the task (spark-submit); cluster: the driver runs in the cluster. */
+  deployMode?: "client" | "cluster";
+  executorCores?: number;
+  executorMemory?: string;
+  driverMemory?: string;
+  /** Executors to ask for (spark.executor.instances; on standalone, total cores are capped at numExecutors × executorCores). */
+  numExecutors?: number;
+  name?: string;
+  pyFiles?: string[];
+  kubernetes?: SparkKubernetesSpec;
+}
 
 export interface TaskSpec {
   id: string;
@@ -60,6 +116,12 @@ export interface TaskSpec {
   outlets?: string[];
   /** Dataset URIs the task reads (same form as outlets). */
   inlets?: string[];
+  /** Set for a mapped task (see ExpandSpec). */
+  expand?: ExpandSpec;
+  /** DuckDB tasks only. */
+  duckdb?: DuckdbTaskSpec;
+  /** Spark tasks only. */
+  spark?: SparkTaskSpec;
 }
 
 /** Fields of a DagSpec that define its structure (and so its version). */

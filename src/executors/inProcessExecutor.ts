@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { loadDagFile } from "../parser/loadDagFile.js";
 import { executeAttempt } from "../runner/executeAttempt.js";
+import type { SecretsConfig } from "../secrets/secretBox.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
 import type { Executor, FinishedListener, LaunchRequest } from "./executor.js";
@@ -16,7 +17,7 @@ export class InProcessExecutor implements Executor {
   private all: Promise<unknown>[] = [];
 
   constructor(
-    private readonly o: { store: Store; dagsFolder: string; slots: number; maxResultBytes: number; log: Logger; onFinished: FinishedListener },
+    private readonly o: { store: Store; dagsFolder: string; slots: number; maxResultBytes: number; log: Logger; onFinished: FinishedListener; secrets?: SecretsConfig },
   ) {}
 
   async start(): Promise<void> {}
@@ -28,7 +29,7 @@ export class InProcessExecutor implements Executor {
   launch(req: LaunchRequest): void {
     this.running.add(req.tiId);
     const p = executeAttempt(
-      { store: this.o.store, dagsFolder: this.o.dagsFolder, maxResultBytes: this.o.maxResultBytes, heartbeatIntervalMs: 5_000, loadDag: (path) => loadDagFile(path) },
+      { store: this.o.store, dagsFolder: this.o.dagsFolder, maxResultBytes: this.o.maxResultBytes, heartbeatIntervalMs: 5_000, secrets: this.o.secrets, loadDag: (path) => loadDagFile(path) },
       req.tiId,
       req.tryNumber,
     )

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { finishAttempt, type AttemptOutcome } from "../runner/finishAttempt.js";
+import type { SecretsConfig } from "../secrets/secretBox.js";
 import type { ChildCancel, ChildInit, ChildMessage, ChildRun } from "../runner/taskChild.js";
 import type { DbTarget } from "../store/db.js";
 import type { Store } from "../store/store.js";
@@ -51,6 +52,8 @@ export interface LocalExecutorOptions {
   maxProcessMemoryMb: number;
   maxResultBytes: number;
   heartbeatIntervalMs: number;
+  /** Where the secrets key is, passed to task processes (connections). */
+  secrets?: SecretsConfig;
   /** An adopted attempt whose heartbeat is older than this is considered dead. */
   zombieThresholdMs: number;
   log: Logger;
@@ -118,6 +121,7 @@ export class LocalExecutor implements Executor {
       dagsFolder: this.o.dagsFolder,
       maxResultBytes: this.o.maxResultBytes,
       heartbeatIntervalMs: this.o.heartbeatIntervalMs,
+      secrets: this.o.secrets,
     } satisfies ChildInit);
     return w;
   }

@@ -11,6 +11,9 @@ import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
 import { LogSink } from "./logSink.js";
 import { OutletExtras } from "./outletExtras.js";
 import { runTaskCode } from "./runTaskCode.js";
+import { attemptServices, type TaskServices } from "./taskServices.js";
+import { upstreamInputs } from "./upstreamInputs.js";
+import type { SecretsConfig } from "../secrets/secretBox.js";
 
 type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
 
@@ -34,6 +37,8 @@ export interface AttemptDeps {
   hooks?: AttemptHooks;
   /** Retry policy to use when the DAG code cannot be loaded (the scheduler knows it from the stored spec). */
   fallbackPolicy?: RetryPolicy;
+  /** Where the secrets key is, for tasks that read connections (Spark). */
+  secrets?: SecretsConfig;
   now?: () => number;
 }
 
@@ -96,6 +101,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   let recycle = false;
   let policy = deps.fallbackPolicy ?? NO_DELAY;
   let outcome: AttemptOutcome;
+  const services = attemptServices(store, deps.secrets, { tiId, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber }, now);
   try {
     const absPath = join(deps.dagsFolder, fileloc);
     const dags = await deps.loadDag(absPath);
@@ -105,12 +111,13 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
       outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
     } else {
       policy = def.spec;
-      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), controller, () => (recycle = true));
+      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), controller, () => (recycle = true), services);
     }
   } catch (err) {
     outcome = { kind: "failed", error: `Could not load the DAG code: ${describeError(err)}`, retryable: true };
   } finally {
     clearInterval(heartbeat);
+    await services.dispose();
   }
   if (lostReason && outcome.kind === "failed") outcome = { ...outcome, error: `Stopped: ${lostReason}.` };
   if (outcome.kind === "failed") sink.line("log", `[ERROR] ${outcome.error}`);
@@ -143,11 +150,11 @@ async function runWithTimeout(
   dagDir: string,
   controller: AbortController,
   markRecycle: () => void,
+  services: TaskServices,
 ): Promise<AttemptOutcome> {
-  const upstreamResults: Record<string, unknown> = {};
-  if (def.spec.upstream.length > 0) {
-    for (const [id, json] of await deps.store.tasks.results(ti.run_pk, def.spec.upstream)) upstreamResults[id] = json != null ? JSON.parse(json) : undefined;
-  }
+  const up = await upstreamInputs(deps.store, d, def.spec, ti);
+  if (!up.ok) return { kind: "failed", error: up.error, retryable: false };
+  const { upstreamResults, item } = up;
   let params = JSON.parse(run.params) as Record<string, unknown>;
   if (d.paramsSchema) {
     const r = d.paramsSchema.safeParse(params);
@@ -177,6 +184,8 @@ async function runWithTimeout(
     def,
     ctx,
     upstreamResults,
+    item,
+    services,
     dagDir,
     maxResultBytes: deps.maxResultBytes,
     write: (s, t) => sink.write(s, t),

@@ -7,19 +7,11 @@ import { coerceError, Skip, Unrecoverable } from "../core/errors.js";
 import type { TaskDef } from "../sdk/dag.js";
 import type { TaskContext } from "../sdk/context.js";
 import type { AttemptOutcome } from "./finishAttempt.js";
+import { runDuckdbTask } from "./duckdbTask.js";
+import { runSparkTask } from "./sparkTask.js";
+import type { CodeRunOptions } from "./codeRunOptions.js";
 
-export interface CodeRunOptions {
-  def: TaskDef;
-  ctx: TaskContext<any>;
-  /** Upstream results by task id. */
-  upstreamResults: Record<string, unknown>;
-  /** Directory of the DAG file (shell tasks run there by default). */
-  dagDir: string;
-  maxResultBytes: number;
-  write: (stream: "stdout" | "stderr" | "log", text: string) => void;
-  /** Told the process group of a shell command, so whoever kills this process can kill it too. */
-  onSpawn?: (pgid: number) => void;
-}
+export type { CodeRunOptions };
 
 function kib(n: number): string {
   return n >= 1_048_576 ? `${(n / 1_048_576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
@@ -52,19 +44,24 @@ function classify(err: unknown): AttemptOutcome {
   return { kind: "failed", error: e.stack ?? `${e.name}: ${e.message}`, retryable };
 }
 
-/** Build the function's second argument: upstream results by task id, and named inputs. */
-function inputsFor(def: TaskDef, upstream: Record<string, unknown>): Record<string, unknown> {
+/** Build a task's second argument: upstream results by task id, named inputs, and a mapped instance's item. */
+export function inputsFor(def: TaskDef, upstream: Record<string, unknown>, item?: { value: unknown }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const id of def.spec.upstream) out[id] = upstream[id];
   for (const [name, id] of Object.entries(def.inputs)) out[name] = upstream[id];
+  if (item) out.item = item.value;
   return out;
 }
 
 /** Run the user's code for one attempt. Never throws: every ending is an outcome. */
 export async function runTaskCode(o: CodeRunOptions): Promise<AttemptOutcome> {
   try {
-    if (o.def.spec.kind === "shell") return await runShell(o.def.spec, o.ctx, o.dagDir, o.write, o.maxResultBytes, o.onSpawn);
-    const value = await o.def.fn!(o.ctx, inputsFor(o.def, o.upstreamResults));
+    const kind = o.def.spec.kind;
+    if (kind === "shell") return await runShell(o.def.spec, o.ctx, o.dagDir, o.write, o.maxResultBytes, o.onSpawn, o.item);
+    const inputs = inputsFor(o.def, o.upstreamResults, o.item);
+    if (kind === "duckdb") return await runDuckdbTask(o, inputs);
+    if (kind === "spark") return await runSparkTask(o, inputs);
+    const value = await o.def.fn!(o.ctx, inputs);
     const r = encodeResult(o.def.spec.id, value, o.maxResultBytes);
     return r.ok ? { kind: "success", result: r.json } : { kind: "failed", error: r.error, retryable: false };
   } catch (err) {
@@ -113,9 +110,12 @@ function runShell(
   write: CodeRunOptions["write"],
   maxResultBytes: number,
   onSpawn?: (pgid: number) => void,
+  item?: { value: unknown },
 ): Promise<AttemptOutcome> {
   const cwd = spec.cwd ? (isAbsolute(spec.cwd) ? spec.cwd : resolve(dagDir, spec.cwd)) : dagDir;
   const params = paramsEnv(ctx);
+  // A mapped instance's element, as JSON (a partition descriptor is a few hundred bytes).
+  if (item) params.env.SLUICE_MAP_ITEM = JSON.stringify(item.value ?? null);
   return new Promise<AttemptOutcome>((resolvePromise) => {
     // Own process group, so a timeout or cancel kills the command and everything it started.
     const child = spawn("/bin/sh", ["-c", spec.command!], {

@@ -14,6 +14,7 @@ import { openStore } from "../store/store.js";
 import type { Store } from "../store/store.js";
 import { executeAttempt } from "./executeAttempt.js";
 import type { LogSink } from "./logSink.js";
+import type { SecretsConfig } from "../secrets/secretBox.js";
 
 export interface ChildInit {
   type: "init";
@@ -21,6 +22,8 @@ export interface ChildInit {
   dagsFolder: string;
   maxResultBytes: number;
   heartbeatIntervalMs: number;
+  /** Where the secrets key is (connections read by Spark tasks). */
+  secrets?: SecretsConfig;
 }
 export interface ChildRun {
   type: "run";
@@ -116,6 +119,7 @@ async function onRun(msg: ChildRun): Promise<void> {
         dagsFolder: init.dagsFolder,
         maxResultBytes: init.maxResultBytes,
         heartbeatIntervalMs: init.heartbeatIntervalMs,
+        secrets: init.secrets,
         loadDag: (p) => loadDagFile(p, fileVersion(p)),
         onSink: (s) => (sink = s),
         fallbackPolicy: msg.policy,

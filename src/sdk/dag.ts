@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { DagSpec, TaskKind, TaskSpec } from "../core/dagSpec.js";
+import type { DagSpec, DuckdbTaskSpec, ExpandSpec, SparkTaskSpec, TaskKind, TaskSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError, type ErrorLocation } from "../core/errors.js";
 import { parseDuration, parseSchedule } from "../core/schedule.js";
 import { TRIGGER_RULES, type TriggerRule } from "../core/triggerRules.js";
@@ -9,6 +9,7 @@ import type { TaskContext } from "./context.js";
 import { callerLocation } from "./callerLocation.js";
 import { normaliseDatasets, type DatasetLike, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
+import type { DuckdbCode, DuckdbSource, DuckdbTaskResult, ExpandOptions, MapItem, MappedResult, PerRun, SparkCode, SparkTaskResult } from "./taskKinds.js";
 
 /** A duration: milliseconds, or text like "30s", "5m", "1h30m". */
 export type Duration = number | string;
@@ -64,21 +65,73 @@ export interface DatasetOptions<O extends readonly DatasetLike[] = readonly Data
   inlets?: readonly DatasetLike[];
 }
 
-export interface FunctionTaskOptions<U extends readonly Upstream[], I extends Record<string, TaskHandle<string, any>>, O extends readonly DatasetLike[] = readonly DatasetLike[]>
-  extends TaskOptions,
-    DatasetOptions<O> {
+/** A handle whose result is a list: what `expand` accepts. */
+export type ListHandle = TaskHandle<string, readonly unknown[]>;
+
+export interface FunctionTaskOptions<
+  U extends readonly Upstream[],
+  I extends Record<string, TaskHandle<string, any>>,
+  O extends readonly DatasetLike[] = readonly DatasetLike[],
+  E extends ListHandle | undefined = undefined,
+> extends TaskOptions,
+    DatasetOptions<O>,
+    ExpandOptions<E> {
   /** Tasks that must finish first (handles, or ids). Their results arrive keyed by task id. */
   upstream?: U;
   /** Named upstream results; each one is also a dependency (inferred, no need to list it in `upstream`). */
   inputs?: I;
 }
 
-export interface ShellTaskOptions extends TaskOptions, DatasetOptions {
+export interface ShellTaskOptions<E extends ListHandle | undefined = undefined> extends TaskOptions, DatasetOptions, ExpandOptions<E> {
   upstream?: readonly Upstream[];
-  /** Extra environment; SLUICE_DAG_ID, SLUICE_RUN_ID, SLUICE_TASK_ID, SLUICE_TRY_NUMBER, SLUICE_LOGICAL_DATE, SLUICE_DATA_INTERVAL_START/END are always set. */
+  /**
+   * Extra environment; SLUICE_DAG_ID, SLUICE_RUN_ID, SLUICE_TASK_ID, SLUICE_MAP_INDEX, SLUICE_TRY_NUMBER,
+   * SLUICE_LOGICAL_DATE, SLUICE_DATA_INTERVAL_START/END are always set, and SLUICE_MAP_ITEM (JSON) in a mapped instance.
+   */
   env?: Record<string, string>;
   /** Working directory (default: the DAG file's folder). */
   cwd?: string;
+}
+
+/** Options of a DuckDB task (see d.duckdb). */
+export interface DuckdbTaskOptions<
+  P,
+  U extends readonly Upstream[],
+  I extends Record<string, TaskHandle<string, any>>,
+  E extends ListHandle | undefined = undefined,
+> extends TaskOptions,
+    DatasetOptions,
+    ExpandOptions<E> {
+  upstream?: U;
+  inputs?: I;
+  /** The query. Sources are views by their names; a mapped task over partitions reads its slice as the view `input`. */
+  sql: PerRun<P, TaskInputs<U, I> & MapItem<E>, string>;
+  /** Named sources registered as views before the query runs (default for a mapped task: { input: item }). */
+  sources?: PerRun<P, TaskInputs<U, I> & MapItem<E>, Record<string, DuckdbSource>>;
+  /** Parquet file to write the query's result to (a path or file:// URI); without it the rows are the result. */
+  output?: PerRun<P, TaskInputs<U, I> & MapItem<E>, string>;
+  /** DuckDB memory_limit, e.g. "512MB" (default: DuckDB's own, 80% of RAM). */
+  memoryLimit?: string;
+  /** DuckDB threads (default 1: parallelism comes from mapped instances). */
+  threads?: number;
+}
+
+/** Options of a Spark task (see d.spark). */
+export interface SparkTaskOptions<
+  P,
+  U extends readonly Upstream[],
+  I extends Record<string, TaskHandle<string, any>>,
+  E extends ListHandle | undefined = undefined,
+> extends TaskOptions,
+    DatasetOptions,
+    ExpandOptions<E>,
+    Omit<SparkTaskSpec, "args" | "connection"> {
+  upstream?: U;
+  inputs?: I;
+  /** Connection id of the Spark master (default "spark_default"). */
+  connection?: string;
+  /** Application arguments, or a function computing them per run. */
+  args?: PerRun<P, TaskInputs<U, I> & MapItem<E>, string[]>;
 }
 
 /** `O`: the URIs of the task's outlets, the ones ctx.outletExtra() accepts. */
@@ -90,6 +143,17 @@ export interface TaskDef {
   fn?: TaskFn<any, any, unknown>;
   /** input name -> upstream task id, for building the function's second argument. */
   inputs: Record<string, string>;
+  /** DuckDB tasks: the SQL, sources and output (values or per-run functions). */
+  duckdb?: DuckdbCode;
+  /** Spark tasks: arguments computed per run. */
+  spark?: SparkCode;
+}
+
+interface TaskCode {
+  fn?: TaskFn<any, any, unknown>;
+  inputs: Record<string, string>;
+  duckdb?: DuckdbCode;
+  spark?: SparkCode;
 }
 
 export interface DagOptions<PS extends ParamsInput | undefined = undefined> extends TaskOptions {
@@ -193,19 +257,99 @@ export class DagBuilder<P> {
     const U extends readonly Upstream[] = [],
     I extends Record<string, TaskHandle<string, any>> = {},
     const O extends readonly DatasetLike[] = [],
-  >(id: Id, fn: TaskFn<P, TaskInputs<U, I>, R, DatasetUris<O>>, opts: FunctionTaskOptions<U, I, O> = {}): TaskHandle<Id, Awaited<R>> {
+    E extends ListHandle | undefined = undefined,
+  >(
+    id: Id,
+    fn: TaskFn<P, TaskInputs<U, I> & MapItem<E>, R, DatasetUris<O>>,
+    opts: FunctionTaskOptions<U, I, O, E> = {},
+  ): TaskHandle<Id, MappedResult<E, Awaited<R>>> {
     if (typeof fn !== "function") fail(this.dagId, `task "${id}": the second argument must be an async function (ctx, inputs) => result.`, this.location);
-    const inputs: Record<string, string> = {};
-    for (const [name, h] of Object.entries(opts.inputs ?? {})) {
-      if (!h || typeof h.id !== "string") fail(this.dagId, `task "${id}": input "${name}" must be a task handle returned by d.task()/d.shell().`, this.location);
-      inputs[name] = h.id;
-    }
+    const inputs = this.inputIds(id, opts.inputs);
     const upstream: Upstream[] = [...(opts.upstream ?? []), ...Object.values(opts.inputs ?? {})];
     return this.add(id, "function", upstream, opts, { fn: fn as TaskFn<any, any, unknown>, inputs });
   }
 
+  /**
+   * A DuckDB task: runs `sql` in an embedded DuckDB (in the task's process)
+   * over named sources, with its own memory limit and threads, and writes the
+   * result to a Parquet `output` (or returns the rows). Its result records the
+   * row count and schema. Mapped over partition descriptors, each instance
+   * reads only its slice as the view `input`.
+   */
+  duckdb<const Id extends string, const U extends readonly Upstream[] = [], I extends Record<string, TaskHandle<string, any>> = {}, E extends ListHandle | undefined = undefined>(
+    id: Id,
+    opts: DuckdbTaskOptions<P, U, I, E>,
+  ): TaskHandle<Id, MappedResult<E, DuckdbTaskResult>> {
+    const o = (opts ?? {}) as DuckdbTaskOptions<P, U, I, E>;
+    if (typeof o.sql !== "string" && typeof o.sql !== "function") fail(this.dagId, `duckdb task "${id}": sql must be a string or a function (ctx, inputs) => string.`, this.location);
+    if (typeof o.sql === "string" && o.sql.trim() === "") fail(this.dagId, `duckdb task "${id}": sql is empty.`, this.location);
+    if (o.memoryLimit !== undefined && !/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i.test(o.memoryLimit)) {
+      fail(this.dagId, `duckdb task "${id}": memoryLimit ${JSON.stringify(o.memoryLimit)} is not a size; write it like "512MB" or "2GB".`, this.location);
+    }
+    const duckdb: DuckdbTaskSpec = {
+      memoryLimit: o.memoryLimit,
+      threads: o.threads === undefined ? undefined : nonNegInt(o.threads, `duckdb task "${id}": threads`, 1, this.dagId, this.location, 1),
+    };
+    const inputs = this.inputIds(id, o.inputs);
+    const upstream: Upstream[] = [...(o.upstream ?? []), ...Object.values(o.inputs ?? {})];
+    return this.add(id, "duckdb", upstream, o, { inputs, duckdb: { sql: o.sql, sources: o.sources, output: o.output } as DuckdbCode }, { duckdb });
+  }
+
+  /**
+   * A Spark task: submits an application (a PySpark .py file, or a JAR with
+   * mainClass) to the master of a connection (Spark standalone in client or
+   * cluster mode, or Kubernetes), streams the driver's output into the task
+   * log, and ends with the application: FINISHED is success; cancelling or
+   * timing out the task kills the application.
+   */
+  spark<const Id extends string, const U extends readonly Upstream[] = [], I extends Record<string, TaskHandle<string, any>> = {}, E extends ListHandle | undefined = undefined>(
+    id: Id,
+    opts: SparkTaskOptions<P, U, I, E>,
+  ): TaskHandle<Id, MappedResult<E, SparkTaskResult>> {
+    const o = (opts ?? {}) as SparkTaskOptions<P, U, I, E>;
+    if (typeof o.application !== "string" || o.application.trim() === "") {
+      fail(this.dagId, `spark task "${id}": application must name a PySpark .py file or a .jar (relative to the DAG file's folder, absolute, or a URL).`, this.location);
+    }
+    if (/\.jar$/i.test(o.application) && !o.mainClass) fail(this.dagId, `spark task "${id}": a JAR application needs mainClass (the class with main()).`, this.location);
+    if (o.deployMode !== undefined && o.deployMode !== "client" && o.deployMode !== "cluster") fail(this.dagId, `spark task "${id}": deployMode must be "client" or "cluster".`, this.location);
+    if (o.args !== undefined && typeof o.args !== "function" && !(Array.isArray(o.args) && o.args.every((a) => typeof a === "string"))) {
+      fail(this.dagId, `spark task "${id}": args must be an array of strings or a function (ctx, inputs) => string[].`, this.location);
+    }
+    for (const [k, v] of Object.entries(o.conf ?? {})) {
+      if (typeof v !== "string") fail(this.dagId, `spark task "${id}": conf["${k}"] must be a string (Spark reads every setting as text).`, this.location);
+    }
+    const positive = (v: number | undefined, what: string) => (v === undefined ? undefined : nonNegInt(v, `spark task "${id}": ${what}`, 1, this.dagId, this.location, 1));
+    const spark: SparkTaskSpec = {
+      connection: o.connection ?? "spark_default",
+      application: o.application,
+      mainClass: o.mainClass,
+      args: Array.isArray(o.args) ? [...o.args] : undefined,
+      conf: o.conf,
+      deployMode: o.deployMode,
+      executorCores: positive(o.executorCores, "executorCores"),
+      executorMemory: o.executorMemory,
+      driverMemory: o.driverMemory,
+      numExecutors: positive(o.numExecutors, "numExecutors"),
+      name: o.name,
+      pyFiles: o.pyFiles,
+      kubernetes: o.kubernetes,
+    };
+    const inputs = this.inputIds(id, o.inputs);
+    const upstream: Upstream[] = [...(o.upstream ?? []), ...Object.values(o.inputs ?? {})];
+    return this.add(id, "spark", upstream, o, { inputs, spark: { args: typeof o.args === "function" ? o.args : undefined } }, { spark });
+  }
+
+  private inputIds(id: string, given: Record<string, TaskHandle<string, any>> | undefined): Record<string, string> {
+    const inputs: Record<string, string> = {};
+    for (const [name, h] of Object.entries(given ?? {})) {
+      if (!h || typeof h.id !== "string") fail(this.dagId, `task "${id}": input "${name}" must be a task handle returned by d.task()/d.shell().`, this.location);
+      inputs[name] = h.id;
+    }
+    return inputs;
+  }
+
   /** A shell task: the command runs in `sh -c`; exit code 0 is success; the last stdout line is its result. */
-  shell<const Id extends string>(id: Id, command: string, opts: ShellTaskOptions = {}): TaskHandle<Id, string> {
+  shell<const Id extends string, E extends ListHandle | undefined = undefined>(id: Id, command: string, opts: ShellTaskOptions<E> = {}): TaskHandle<Id, MappedResult<E, string>> {
     if (typeof command !== "string" || command.trim() === "") fail(this.dagId, `shell task "${id}": the command must be a non-empty string.`, this.location);
     if (opts.env) {
       for (const [k, v] of Object.entries(opts.env)) {
@@ -228,9 +372,9 @@ export class DagBuilder<P> {
     id: string,
     kind: TaskKind,
     upstream: Upstream[],
-    opts: TaskOptions & DatasetOptions,
-    code: { fn?: TaskFn<any, any, unknown>; inputs: Record<string, string> },
-    shell: Pick<TaskSpec, "command" | "env" | "cwd"> = {},
+    opts: TaskOptions & DatasetOptions & ExpandOptions<ListHandle | undefined>,
+    code: TaskCode,
+    extra: Pick<TaskSpec, "command" | "env" | "cwd" | "duckdb" | "spark"> = {},
   ): TaskHandle<any, any> {
     checkId("task", id, this.dagId, this.location);
     if (this.defs.has(id)) fail(this.dagId, `task id "${id}" is declared twice; task ids must be unique within a DAG.`, this.location);
@@ -239,6 +383,8 @@ export class DagBuilder<P> {
     if (!TRIGGER_RULES.includes(rule)) {
       fail(this.dagId, `task "${id}": trigger rule "${rule}" is unknown${suggestion(rule, TRIGGER_RULES)} (one of ${TRIGGER_RULES.join(", ")}).`, this.location);
     }
+    const expand = this.expandSpec(id, opts, code.inputs);
+    if (expand) upstream = [...upstream, expand.from];
     const ups: string[] = [];
     for (const u of upstream) {
       const uid = typeof u === "string" ? u : u?.id;
@@ -262,11 +408,31 @@ export class DagBuilder<P> {
       doc: o.doc,
       outlets: normaliseDatasets(opts.outlets, "outlets", id, (msg) => fail(this.dagId, msg, this.location)),
       inlets: normaliseDatasets(opts.inlets, "inlets", id, (msg) => fail(this.dagId, msg, this.location)),
-      ...shell,
+      ...(expand ? { expand } : {}),
+      ...extra,
     };
     if (!Number.isInteger(spec.priorityWeight)) fail(this.dagId, `task "${id}": priorityWeight must be an integer.`, this.location);
-    this.defs.set(id, { spec, fn: code.fn, inputs: code.inputs });
+    this.defs.set(id, { spec, fn: code.fn, inputs: code.inputs, duckdb: code.duckdb, spark: code.spark });
     return { id, kind };
+  }
+
+  /** The `expand` options of a task, checked; undefined for an unmapped task. */
+  private expandSpec(id: string, opts: ExpandOptions<ListHandle | undefined>, inputs: Record<string, string>): ExpandSpec | undefined {
+    if (opts.expand === undefined) {
+      if (opts.maxMapLength !== undefined || opts.maxActiveMapped !== undefined) {
+        fail(this.dagId, `task "${id}": maxMapLength and maxActiveMapped only apply to a mapped task; add expand: <handle of the task returning the list>.`, this.location);
+      }
+      return undefined;
+    }
+    const from = (opts.expand as { id?: unknown } | null)?.id;
+    if (typeof from !== "string") fail(this.dagId, `task "${id}": expand must be the handle of an upstream task whose result is a list (returned by d.task()).`, this.location);
+    // The element arrives as inputs.item: a task or input of that name would be shadowed.
+    if ("item" in inputs) fail(this.dagId, `task "${id}": an input named "item" clashes with the mapped element (inputs.item); rename the input.`, this.location);
+    return {
+      from,
+      maxLength: opts.maxMapLength === undefined ? undefined : nonNegInt(opts.maxMapLength, `task "${id}": maxMapLength`, 1, this.dagId, this.location, 1),
+      maxActive: opts.maxActiveMapped === undefined ? undefined : nonNegInt(opts.maxActiveMapped, `task "${id}": maxActiveMapped`, 1, this.dagId, this.location, 1),
+    };
   }
 }
 

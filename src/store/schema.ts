@@ -25,6 +25,9 @@ export interface Database {
   connection: ConnectionTable;
   dataset_ref: DatasetRefTable;
   dataset_event: DatasetEventTable;
+  spark_app: SparkAppTable;
+  dataset_dag_queue: DatasetDagQueueTable;
+  dataset_run_event: DatasetRunEventTable;
 }
 
 export interface SchemaTable {
@@ -242,4 +245,41 @@ export interface DatasetEventTable {
   /** JSON metadata the producing task attached, or null. */
   extra: string | null;
   created_at: number;
+}
+
+export interface SparkAppTable {
+  id: Generated<number>;
+  /** The Spark connection it was submitted through. */
+  connection_id: string;
+  /** Master URL (spark://..., k8s://...). */
+  master: string;
+  /** "client" | "cluster". */
+  deploy_mode: string;
+  /** Spark application id, once known (app-..., spark-...). */
+  app_id: string | null;
+  /** Cluster mode: driver id (driver-...) or the SparkApplication's name. */
+  driver_id: string | null;
+  ti_id: number;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  /** Last known state as Spark reports it (SUBMITTED, RUNNING, FINISHED, FAILED, KILLED, ...). */
+  state: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DatasetDagQueueTable {
+  dag_id: string;
+  uri: string;
+  first_event_id: number;
+  last_event_id: number;
+  created_at: number;
+}
+
+export interface DatasetRunEventTable {
+  run_pk: number;
+  event_id: number;
 }

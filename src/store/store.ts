@@ -10,6 +10,7 @@ import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
 import type { Dialect } from "./migrations/index.js";
 import { PoolQueries } from "./poolQueries.js";
 import { RunQueries } from "./runQueries.js";
+import { SparkAppQueries } from "./sparkAppQueries.js";
 import { TaskQueries } from "./taskQueries.js";
 import { VariableQueries } from "./variableQueries.js";
 
@@ -28,6 +29,7 @@ export class Store {
   readonly variables: VariableQueries;
   readonly connections: ConnectionQueries;
   readonly datasets: DatasetQueries;
+  readonly sparkApps: SparkAppQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -40,6 +42,7 @@ export class Store {
     this.variables = new VariableQueries(handle.db);
     this.connections = new ConnectionQueries(handle.db);
     this.datasets = new DatasetQueries(handle.db);
+    this.sparkApps = new SparkAppQueries(handle.db);
   }
 
   get dialect(): Dialect {

@@ -70,16 +70,21 @@ export class TaskQueries {
       .executeTakeFirst();
   }
 
-  /** Results (JSON text) of some tasks of a run, by task id: what a task receives from its upstream. */
-  async results(runPk: number, taskIds: readonly string[]): Promise<Map<string, string | null>> {
-    const rows = await this.db
+  /**
+   * Results (JSON text) of some tasks of a run: what a task receives from its
+   * upstream. Every instance, ordered by task and map index, so a mapped
+   * task's results come out as one list in index order.
+   */
+  async results(runPk: number, taskIds: readonly string[]): Promise<{ task_id: string; map_index: number; result: string | null }[]> {
+    if (taskIds.length === 0) return [];
+    return this.db
       .selectFrom("task_instance")
-      .select(["task_id", "result"])
+      .select(["task_id", "map_index", "result"])
       .where("run_pk", "=", runPk)
       .where("task_id", "in", taskIds)
-      .where("map_index", "=", -1)
+      .orderBy("task_id")
+      .orderBy("map_index")
       .execute();
-    return new Map(rows.map((r) => [r.task_id, r.result]));
   }
 
   /** How many task instances of a run are not finished yet (cheap "is the run done?" check). */

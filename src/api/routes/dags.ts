@@ -46,7 +46,9 @@ const DagDetail = DagSummary.extend({
 
 const TaskNode = z.object({
   taskId: z.string(),
-  kind: z.enum(["function", "shell"]),
+  kind: z.enum(["function", "shell", "duckdb", "spark"]),
+  mapped: z.boolean().describe("A mapped task: one instance per element of `expandFrom`'s result."),
+  expandFrom: z.string().nullable().describe("Mapped tasks: the upstream task whose result list is mapped over."),
   upstream: z.array(z.string()),
   downstream: z.array(z.string()),
   triggerRule: z.string(),
@@ -104,6 +106,8 @@ function structure(spec: DagSpec, versionHash: string): z.output<typeof Structur
     tasks: spec.tasks.map((t) => ({
       taskId: t.id,
       kind: t.kind,
+      mapped: t.expand !== undefined,
+      expandFrom: t.expand?.from ?? null,
       upstream: t.upstream,
       downstream: down.get(t.id) ?? [],
       triggerRule: t.triggerRule,

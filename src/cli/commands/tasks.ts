@@ -107,7 +107,7 @@ export function registerTasks(program: Command): void {
           if (!ok) throw new SluiceError(ErrorCode.StateConflict, `Task "${opts.task}" changed state while starting; try again.`);
         }
         const report = await executeAttempt(
-          { store, dagsFolder: config.dagsFolder, maxResultBytes: config.tasks.maxResultBytes, heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs, loadDag: (p) => loadDagFile(p) },
+          { store, dagsFolder: config.dagsFolder, maxResultBytes: config.tasks.maxResultBytes, heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs, secrets: { home: config.home, secrets: config.secrets }, loadDag: (p) => loadDagFile(p) },
           ti.id,
           tryNumber,
         );
