@@ -55,6 +55,9 @@ export const SluiceConfigSchema = z
         zombieThresholdMs: int(1).default(60000).describe("A running attempt with no heartbeat for this long is considered dead."),
         heartbeatIntervalMs: int(1).default(5000).describe("How often running attempts and the scheduler record a heartbeat."),
         defaultPoolSlots: int(1).default(128).describe("Slots of the default pool."),
+        maxMapLength: int(1)
+          .default(1024)
+          .describe("Most instances a mapped task may expand to, unless the task sets maxMapLength; a longer list fails the task with a clear error."),
       },
       "Scheduler loop.",
     ),

@@ -1,4 +1,5 @@
 import type { TaskSpec } from "../core/dagSpec.js";
+import { collectResults } from "../core/mappedResults.js";
 import type { Dag } from "../sdk/dag.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
@@ -17,16 +18,7 @@ export async function upstreamInputs(store: Store, d: Dag, spec: TaskSpec, ti: P
   const upstreamResults: Record<string, unknown> = {};
   if (spec.upstream.length === 0) return { ok: true, upstreamResults };
   const rows = await store.tasks.results(ti.run_pk, spec.upstream);
-  const parse = (json: string | null): unknown => (json != null ? JSON.parse(json) : undefined);
-  for (const id of spec.upstream) {
-    const mine = rows.filter((r) => r.task_id === id);
-    if (d.tasks.get(id)?.spec.expand) {
-      // A mapped upstream that expanded to nothing keeps its -1 placeholder (skipped): an empty list.
-      upstreamResults[id] = mine.filter((r) => r.map_index >= 0).map((r) => parse(r.result) ?? null);
-    } else {
-      upstreamResults[id] = parse(mine.find((r) => r.map_index === -1)?.result ?? null);
-    }
-  }
+  Object.assign(upstreamResults, collectResults(rows, spec.upstream, (id) => d.tasks.get(id)?.spec.expand !== undefined));
   if (!spec.expand) return { ok: true, upstreamResults };
   const list = upstreamResults[spec.expand.from];
   if (!Array.isArray(list)) {

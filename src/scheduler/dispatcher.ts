@@ -38,6 +38,8 @@ export class Dispatcher {
     if (free <= 0) return [];
     const pools = await this.poolSlots(now);
     const dagLimits = new Map<string, number>();
+    /** Active instances of mapped tasks with a maxActiveMapped limit, by run and task. */
+    const mappedActive = new Map<string, number>();
     const versionOf = async (runPk: number): Promise<string> => (await this.specs.runVersion(runPk)) ?? "";
     const picks: TaskInstanceRow[] = [];
     const pageSize = free * 4 + 32;
@@ -64,6 +66,18 @@ export class Dispatcher {
         }
         const poolUsed = counts.byPool.get(ti.pool) ?? 0;
         if (poolUsed + ti.pool_slots > poolSlots) continue;
+        if (ti.map_index >= 0) {
+          const maxActive = (await this.specs.get(ti.dag_id, await versionOf(ti.run_pk)))?.tasks.find((t) => t.id === ti.task_id)?.expand?.maxActive;
+          if (maxActive !== undefined) {
+            const key = `${ti.run_pk}/${ti.task_id}`;
+            const active = mappedActive.get(key) ?? (await store.mapped.activeCount(ti.run_pk, ti.task_id));
+            if (active >= maxActive) {
+              mappedActive.set(key, active);
+              continue;
+            }
+            mappedActive.set(key, active + 1);
+          }
+        }
         counts.byDag.set(ti.dag_id, dagActive + 1);
         counts.byPool.set(ti.pool, poolUsed + ti.pool_slots);
         picks.push(ti);

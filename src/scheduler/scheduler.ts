@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { decideRun } from "../core/runDecisions.js";
+import { expandMappedTask } from "./expandMapped.js";
 import type { Executor } from "../executors/executor.js";
 import type { DagProcessor } from "../parser/dagProcessor.js";
 import type { Store } from "../store/store.js";
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   dagScanIntervalMs: number;
   zombieThresholdMs: number;
   heartbeatIntervalMs: number;
+  /** Most instances a mapped task may expand to when the task does not say (default 1024). */
+  maxMapLength?: number;
   /** Injected clock (tests). */
   now?: () => number;
 }
@@ -245,6 +248,15 @@ export class Scheduler {
     if (d.schedule.length) await this.store.tasks.casMany(d.schedule, ["none"], { state: "scheduled", updated_at: now });
     if (d.skip.length) await this.store.tasks.casMany(d.skip, ["none"], { state: "skipped", end_date: now, updated_at: now });
     if (d.upstreamFailed.length) await this.store.tasks.casMany(d.upstreamFailed, ["none"], { state: "upstream_failed", end_date: now, updated_at: now });
+    for (const taskId of d.expand) {
+      const r = await expandMappedTask(this.store, spec, runPk, taskId, this.opts.maxMapLength ?? 1024, now);
+      this.log.info({ dagId: run.dag_id, runId: run.run_id, taskId, ...r }, "mapped task expanded");
+      // A task that expanded to nothing or failed to expand is finished: its downstream can be decided now.
+      if (r.kind !== "expanded") {
+        this.markDirty(runPk);
+        this.signal();
+      }
+    }
     if (d.runState && (await this.store.runs.setState(runPk, ["running"], { state: d.runState, end_date: now, updated_at: now }))) {
       this.log.info({ dagId: run.dag_id, runId: run.run_id, state: d.runState }, "run finished");
       this.emit({ type: "run:finished", dagId: run.dag_id, runId: run.run_id, state: d.runState });

@@ -9,6 +9,7 @@ import { LogQueries } from "./logQueries.js";
 import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
 import type { Dialect } from "./migrations/index.js";
 import { PoolQueries } from "./poolQueries.js";
+import { MappedQueries } from "./mappedQueries.js";
 import { RunQueries } from "./runQueries.js";
 import { SparkAppQueries } from "./sparkAppQueries.js";
 import { TaskQueries } from "./taskQueries.js";
@@ -30,6 +31,7 @@ export class Store {
   readonly connections: ConnectionQueries;
   readonly datasets: DatasetQueries;
   readonly sparkApps: SparkAppQueries;
+  readonly mapped: MappedQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -43,6 +45,7 @@ export class Store {
     this.connections = new ConnectionQueries(handle.db);
     this.datasets = new DatasetQueries(handle.db);
     this.sparkApps = new SparkAppQueries(handle.db);
+    this.mapped = new MappedQueries(handle.db);
   }
 
   get dialect(): Dialect {

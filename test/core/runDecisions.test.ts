@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TaskSpec } from "../../src/core/dagSpec.js";
-import { decideRun, type RunDecisions, type TiStateView } from "../../src/core/runDecisions.js";
+import { checkMapList, decideRun, type RunDecisions, type TiStateView } from "../../src/core/runDecisions.js";
 import type { TaskState } from "../../src/core/states.js";
 import type { TriggerRule } from "../../src/core/triggerRules.js";
 
@@ -189,5 +189,64 @@ describe("decideRun", () => {
     const d = runOf(graph, { t000: "failed" }).decide();
     assert.equal(d.upstreamFailed.length, 299);
     assert.equal(d.runState, "failed");
+  });
+});
+
+describe("decideRun with mapped tasks", () => {
+  const mappedTasks = (rule: TriggerRule = "all_success"): TaskSpec[] => [
+    task("src", [], "all_success"),
+    { ...task("m", ["src"], "all_success"), expand: { from: "src" } },
+    task("reduce", ["m"], rule),
+  ];
+  const tis = (m: [number, TaskState][], src: TaskState = "success", reduce: TaskState = "none"): TiStateView[] => [
+    { id: 1, task_id: "src", map_index: -1, state: src },
+    ...m.map(([idx, state], i) => ({ id: 10 + i, task_id: "m", map_index: idx, state })),
+    { id: 99, task_id: "reduce", map_index: -1, state: reduce },
+  ];
+
+  it("asks to expand a mapped task once its upstream allows it, and not before", () => {
+    assert.deepEqual(decideRun({ tasks: mappedTasks() }, tis([[-1, "none"]], "running")).expand, []);
+    const d = decideRun({ tasks: mappedTasks() }, tis([[-1, "none"]]));
+    assert.deepEqual(d.expand, ["m"]);
+    assert.deepEqual(d.schedule, [], "the placeholder itself is not scheduled");
+    assert.equal(d.runState, null);
+  });
+
+  it("re-expands when every instance was cleared, but only schedules a single cleared instance", () => {
+    assert.deepEqual(decideRun({ tasks: mappedTasks() }, tis([[0, "none"], [1, "none"]])).expand, ["m"]);
+    const one = decideRun({ tasks: mappedTasks() }, tis([[0, "success"], [1, "none"]]));
+    assert.deepEqual(one.expand, []);
+    assert.deepEqual(one.schedule, [11]);
+  });
+
+  it("the reduce's trigger rule sees every instance: all_success waits for all, one_failed fires on the first failure", () => {
+    const waiting = decideRun({ tasks: mappedTasks() }, tis([[0, "success"], [1, "running"], [2, "success"]]));
+    assert.deepEqual(waiting.schedule, []);
+    const done = decideRun({ tasks: mappedTasks() }, tis([[0, "success"], [1, "success"], [2, "success"]]));
+    assert.deepEqual(done.schedule, [99]);
+    const alert = decideRun({ tasks: mappedTasks("one_failed") }, tis([[0, "failed"], [1, "running"], [2, "queued"]]));
+    assert.deepEqual(alert.schedule, [99]);
+    const failed = decideRun({ tasks: mappedTasks() }, tis([[0, "success"], [1, "failed"], [2, "success"]]));
+    assert.deepEqual(failed.upstreamFailed, [99]);
+    assert.equal(failed.runState, "failed");
+  });
+
+  it("skips an unexpanded mapped task (and its downstream) when its upstream is skipped", () => {
+    const d = decideRun({ tasks: mappedTasks() }, tis([[-1, "none"]], "skipped"));
+    assert.deepEqual(d.skip.sort((a, b) => a - b), [10, 99]);
+    assert.equal(d.runState, "success");
+  });
+});
+
+describe("checkMapList", () => {
+  it("accepts a list up to the maximum and refuses anything else with the fix", () => {
+    assert.deepEqual(checkMapList("m", "src", [1, 2], 2), { ok: true, length: 2 });
+    assert.deepEqual(checkMapList("m", "src", [], 2), { ok: true, length: 0 });
+    const long = checkMapList("m", "src", [1, 2, 3], 2);
+    assert.ok(!long.ok && /3 elements, more than the maximum of 2/.test(long.error) && /maxMapLength/.test(long.error));
+    for (const [value, word] of [[{ a: 1 }, "an object"], ["x", "a string"], [null, "nothing"], [undefined, "nothing"], [3, "a number"]] as const) {
+      const r = checkMapList("m", "src", value, 10);
+      assert.ok(!r.ok && r.error.includes(`"src" returned ${word}, not a list`), String(value));
+    }
   });
 });

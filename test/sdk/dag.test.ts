@@ -203,6 +203,53 @@ describe("dag()", () => {
       assert.match(err.message, /task id "load" is declared twice/);
     });
 
+    it("checks mapped tasks: expand makes a dependency; bad expand values and limits are refused with the fix", () => {
+      const ok = dag({ id: "mapped" }, (d) => {
+        const parts = d.task("parts", async () => [1, 2]);
+        d.task("work", async (_c, { item }) => item, { expand: parts, maxMapLength: 8, maxActiveMapped: 2 });
+        d.shell("echo", "echo $SLUICE_MAP_ITEM", { expand: parts });
+      }).toSpec("m.ts");
+      const work = ok.tasks.find((t) => t.id === "work")!;
+      assert.deepEqual(work.upstream, ["parts"]);
+      assert.deepEqual(work.expand, { from: "parts", maxLength: 8, maxActive: 2 });
+      assert.deepEqual(ok.tasks.find((t) => t.id === "echo")!.expand, { from: "parts", maxLength: undefined, maxActive: undefined });
+      assert.equal(ok.tasks.find((t) => t.id === "parts")!.expand, undefined);
+
+      const notHandle = rejected(() => dag({ id: "m1" }, (d) => void d.task("w", noop, { expand: "parts" as never })));
+      assert.match(notHandle.message, /task "w": expand must be the handle of an upstream task/);
+      const zero = rejected(() =>
+        dag({ id: "m2" }, (d) => {
+          const p = d.task("p", async () => [1]);
+          d.task("w", noop, { expand: p, maxMapLength: 0 });
+        }),
+      );
+      assert.match(zero.message, /maxMapLength must be an integer >= 1, got 0/);
+      const limitOnly = rejected(() => dag({ id: "m3" }, (d) => void d.task("w", noop, { maxActiveMapped: 2 })));
+      assert.match(limitOnly.message, /only apply to a mapped task; add expand/);
+      const clash = rejected(() =>
+        dag({ id: "m4" }, (d) => {
+          const p = d.task("p", async () => [1]);
+          d.task("w", noop, { expand: p, inputs: { item: p } } as never);
+        }),
+      );
+      assert.match(clash.message, /input named "item" clashes with the mapped element/);
+    });
+
+    it("checks duckdb and spark task options", () => {
+      const spec = dag({ id: "kinds" }, (d) => {
+        d.duckdb("q", { sql: "select 1", memoryLimit: "512MB", threads: 2 });
+        d.spark("s", { application: "jobs/a.py", args: ["x"], conf: { "spark.sql.shuffle.partitions": "4" }, executorCores: 1 });
+      }).toSpec("k.ts");
+      assert.deepEqual(spec.tasks[0].duckdb, { memoryLimit: "512MB", threads: 2 });
+      assert.equal(spec.tasks[1].spark?.connection, "spark_default");
+      assert.deepEqual(spec.tasks[1].spark?.args, ["x"]);
+      assert.match(rejected(() => dag({ id: "k1" }, (d) => void d.duckdb("q", { sql: "  " }))).message, /duckdb task "q": sql is empty/);
+      assert.match(rejected(() => dag({ id: "k2" }, (d) => void d.duckdb("q", { sql: "select 1", memoryLimit: "lots" }))).message, /memoryLimit "lots" is not a size/);
+      assert.match(rejected(() => dag({ id: "k3" }, (d) => void d.spark("s", { application: "job.jar" }))).message, /a JAR application needs mainClass/);
+      assert.match(rejected(() => dag({ id: "k4" }, (d) => void d.spark("s", { application: "a.py", conf: { x: 1 as never } }))).message, /conf\["x"\] must be a string/);
+      assert.match(rejected(() => dag({ id: "k5" }, (d) => void d.spark("s", { application: "" }))).message, /application must name a PySpark .py file or a .jar/);
+    });
+
     it("rejects an unknown option with a suggestion", () => {
       const err = rejected(() => dag({ id: "typo", retires: 3 } as unknown as DagOptions, (d) => void d.task("a", noop)));
       assert.match(err.message, /DAG "typo"/);

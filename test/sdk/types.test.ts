@@ -51,6 +51,17 @@ export default dag({ id: "typed", params, retries: 1 }, (d) => {
   // A result type flows on to the next task.
   d.task("last", async (_ctx, { r }) => r.upper.length + r.total.length, { inputs: { r: report } });
 
+  // A mapped task gets one element of the list as inputs.item; downstream sees an array of its results.
+  const parts = d.task("parts", async () => [{ path: "/a", rows: 1 }, { path: "/b", rows: 2 }]);
+  const sizes = d.task("sizes", async (ctx, { item }) => {
+    const p: string = item.path;
+    return { idx: ctx.mapIndex, rows: item.rows + p.length };
+  }, { expand: parts, maxMapLength: 10, maxActiveMapped: 2 });
+  d.task("total", async (_ctx, { sizes }) => sizes.reduce((a, s) => a + s.rows + s.idx, 0), { upstream: [sizes] });
+  const counted = d.duckdb("counted", { expand: parts, sql: "select count(*) as n from input", output: (ctx) => "/tmp/out-" + ctx.mapIndex + ".parquet" });
+  d.task("rows", async (_ctx, { c }) => c.map((r) => r.rows + (r.output?.bytes ?? 0)), { inputs: { c: counted } });
+  d.spark("agg", { application: "jobs/agg.py", args: (ctx, { parts }) => [ctx.runId, String(parts.length)], upstream: [parts] });
+
   // An explicit, correct annotation of the inputs is accepted.
   d.task("annotated", async (_ctx, inputs: { extract: { path: string; rows: number } }) => inputs.extract.rows, { upstream: [extract] });
 });
@@ -58,6 +69,25 @@ export default dag({ id: "typed", params, retries: 1 }, (d) => {
 
 /** Fixtures that must NOT compile, each with the offending line marked. */
 const BROKEN: Record<string, string> = {
+  mapped_item_wrong_type: `${PRELUDE}
+dag({ id: "w_map1" }, (d) => {
+  const parts = d.task("parts", async () => [{ path: "/a" }]);
+  d.task("use", async (_ctx, { item }) => item.path.toFixed(1), { expand: parts }); ${MARK}
+});
+`,
+  mapped_result_is_array: `${PRELUDE}
+dag({ id: "w_map2" }, (d) => {
+  const parts = d.task("parts", async () => [1, 2]);
+  const doubled = d.task("doubled", async (_ctx, { item }) => item * 2, { expand: parts });
+  d.task("use", async (_ctx, { doubled }) => doubled.toFixed(1), { upstream: [doubled] }); ${MARK}
+});
+`,
+  expand_over_non_list: `${PRELUDE}
+dag({ id: "w_map3" }, (d) => {
+  const one = d.task("one", async () => ({ n: 1 }));
+  d.task("use", async () => 1, { expand: one }); ${MARK}
+});
+`,
   wrong_upstream_type: `${PRELUDE}
 dag({ id: "w1" }, (d) => {
   const extract = d.task("extract", async () => ({ path: "/data/x.csv" }));
@@ -142,6 +172,9 @@ describe("authoring API types (compile-time)", () => {
   });
 
   const expectations: Record<string, RegExp> = {
+    mapped_item_wrong_type: /toFixed.*does not exist on type 'string'/,
+    mapped_result_is_array: /toFixed.*does not exist on type 'number\[\]'/,
+    expand_over_non_list: /not assignable to type 'ListHandle'|not assignable to type 'TaskHandle<string, readonly unknown\[\]>'/,
     wrong_upstream_type: /toFixed.*does not exist on type 'string'/,
     unknown_upstream_name: /extrakt.*does not exist/,
     wrong_inputs_annotation: /extract.*number|number.*extract/s,
