@@ -12,6 +12,8 @@ export interface ClearOptions {
   downstream?: boolean;
   /** Also clear everything upstream of the given tasks. */
   upstream?: boolean;
+  /** Only this map index of the given tasks (their downstream/upstream: every instance). */
+  mapIndex?: number;
   /** Only clear instances in these states (e.g. failed + upstream_failed). */
   onlyStates?: TaskState[];
   /** Change nothing: answer what would be cleared (the UI's confirmation dialog). */
@@ -69,6 +71,7 @@ export async function clearTaskInstances(store: Store, run: DagRunRow, spec: Dag
   const cleared: ClearedInstance[] = [];
   for (const ti of tis) {
     if (!ids.has(ti.task_id) || ACTIVE.includes(ti.state as TaskState) || ti.state === "none") continue;
+    if (opts.mapIndex !== undefined && picked.has(ti.task_id) && ti.map_index !== opts.mapIndex) continue;
     if (opts.onlyStates && !opts.onlyStates.includes(ti.state as TaskState)) continue;
     const entry: ClearedInstance = { taskId: ti.task_id, mapIndex: ti.map_index, state: ti.state as TaskState };
     if (opts.dryRun) {
@@ -103,9 +106,9 @@ async function reopenRun(store: Store, runPk: number, now: number): Promise<void
 }
 
 /** Mark one task instance success or failed by hand (not while it is running). */
-export async function markTask(store: Store, run: DagRunRow, taskId: string, state: "success" | "failed", now = Date.now()): Promise<boolean> {
-  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId);
-  if (!ti) throw new SluiceError(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}".`);
+export async function markTask(store: Store, run: DagRunRow, taskId: string, state: "success" | "failed", now = Date.now(), mapIndex = -1): Promise<boolean> {
+  const ti = await store.tasks.byKey(run.dag_id, run.run_id, taskId, mapIndex);
+  if (!ti) throw new SluiceError(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}"${mapIndex >= 0 ? ` with map index ${mapIndex}` : ""}.`);
   if (ACTIVE.includes(ti.state as TaskState)) {
     throw new SluiceError(ErrorCode.StateConflict, `Task "${taskId}" is ${ti.state}; wait for it to finish (or clear the run) before marking it.`);
   }

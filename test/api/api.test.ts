@@ -67,6 +67,7 @@ const ROUTES = [
   ["post", "/dags/{dagId}/runs/{runId}/clear"],
   ["get", "/dags/{dagId}/runs/{runId}/tasks"],
   ["get", "/dags/{dagId}/runs/{runId}/tasks/{taskId}"],
+  ["get", "/dags/{dagId}/runs/{runId}/tasks/{taskId}/instances"],
   ["get", "/dags/{dagId}/runs/{runId}/tasks/{taskId}/logs"],
   ["post", "/dags/{dagId}/runs/{runId}/tasks/{taskId}/mark"],
   ["post", "/dags/{dagId}/runs/{runId}/cancel"],

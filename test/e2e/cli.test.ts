@@ -257,6 +257,16 @@ for (const dialect of DIALECTS) {
 
     before(async () => {
       project = makeProject(["hello.ts", "flaky.ts", "ml_features.ts"]);
+      writeFileSync(
+        join(project.dags, "mapped_cli.ts"),
+        `import { dag } from "sluice";
+export default dag({ id: "mapped_cli", schedule: null }, (d) => {
+  const parts = d.task("parts", async () => ["a", "b", "c"]);
+  const up = d.task("up", async (ctx, { item }) => { ctx.log.info("upper-casing " + item); return item.toUpperCase(); }, { expand: parts });
+  d.task("join", async (_c, { up }) => up.join("+"), { upstream: [up] });
+});
+`,
+      );
       const target = await freshTarget(dialect, "e2e_cli");
       env = sluiceEnv({ dbUrl: targetUrl(target), home: project.home, extra: { SLUICE_EXECUTOR__SLOTS: "3" } });
     });
@@ -381,6 +391,29 @@ for (const dialect of DIALECTS) {
       assert.notEqual(r.code, 0, show(r));
       assert.match(r.stderr, /\brows\b/);
       assert.equal(await manualRuns(), before, "no run was created");
+    });
+    it("mapped tasks: tasks list folds instances into counts by state (--expand lists them), logs and result per --map-index", async () => {
+      standalone();
+      const t = await cli("dags", "trigger", "mapped_cli", "--wait", "--json");
+      assert.equal(t.code, 0, show(t) + context());
+      const run = (await runs("mapped_cli"))[0];
+      const list = await cli("tasks", "list", "mapped_cli", run.run_id);
+      assert.equal(list.code, 0, show(list));
+      assert.match(list.stdout, /up\s+3 mapped\s+success 3/);
+      const expanded = await cli("tasks", "list", "mapped_cli", run.run_id, "--expand");
+      assert.equal(expanded.stdout.split("\n").filter((l) => /^up\s+\d\s+success/.test(l)).length, 3, expanded.stdout);
+      const logs = await cli("tasks", "logs", "mapped_cli", run.run_id, "up", "--map-index", "1");
+      assert.equal(logs.code, 0, show(logs));
+      assert.match(logs.stdout, /upper-casing b/);
+      assert.doesNotMatch(logs.stdout, /upper-casing [ac]/);
+      const result = await cli("tasks", "result", "mapped_cli", run.run_id, "up", "--map-index", "2", "--json");
+      assert.equal(json<string>(result), "C");
+      assert.equal(json<string>(await cli("tasks", "result", "mapped_cli", run.run_id, "join", "--json")), "A+B+C");
+      const noIndex = await cli("tasks", "logs", "mapped_cli", run.run_id, "up");
+      assert.equal(noIndex.code, 1, show(noIndex));
+      assert.match(noIndex.stderr, /mapped with 3 instances: pass --map-index 0\.\.2/);
+      const bad = await cli("tasks", "logs", "mapped_cli", run.run_id, "up", "--map-index", "x");
+      assert.equal(bad.code, 2, show(bad));
     });
   });
 }

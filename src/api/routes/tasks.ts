@@ -101,7 +101,24 @@ export async function findTask(store: Store, run: DagRunRow, taskId: string, map
   if (mapIndex !== -1 && (await store.tasks.byKey(run.dag_id, run.run_id, taskId))) {
     throw notFound(ErrorCode.TaskNotFound, `Task "${taskId}" of run "${run.run_id}" has no map index ${mapIndex}: it is not a mapped task; leave mapIndex out.`);
   }
+  const counts = await store.mapped.stateCounts(run.id, taskId);
+  const n = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (n > 0) {
+    throw notFound(
+      ErrorCode.TaskNotFound,
+      mapIndex === -1
+        ? `Task "${taskId}" is mapped (${n} instances): pass mapIndex=0..${n - 1}, or list them with GET .../tasks/${taskId}/instances.`
+        : `Task "${taskId}" of run "${run.run_id}" has ${n} mapped instances (map index 0..${n - 1}), not ${mapIndex}.`,
+    );
+  }
   throw notFound(ErrorCode.TaskNotFound, `Run "${run.run_id}" of DAG "${run.dag_id}" has no task "${taskId}"${mapIndex !== -1 ? ` with map index ${mapIndex}` : ""}.`);
+}
+
+/** A task of a run: its unmapped instance, or (for a mapped task) any one of its instances, so the task is known to exist. */
+async function findTaskOrMapped(store: Store, run: DagRunRow, taskId: string): Promise<void> {
+  if (await store.tasks.byKey(run.dag_id, run.run_id, taskId)) return;
+  if (Object.keys(await store.mapped.stateCounts(run.id, taskId)).length > 0) return;
+  await findTask(store, run, taskId);
 }
 
 export const MapIndexQuery = queryInt(-1, 1_000_000).default(-1).describe("Map index of a mapped task's instance; -1 (the default) for an unmapped task.");
@@ -125,12 +142,54 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
         tags: ["tasks"],
         summary: "Task instance detail with every try",
         params: TaskParams,
+        querystring: z.object({ mapIndex: MapIndexQuery }),
         response: { 200: TaskInstance.extend({ tries: z.array(Try) }), ...errors(404) },
       },
     },
     async (req) => {
-      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId);
+      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId, req.query.mapIndex);
       return { ...tiJson(ti), tries: allTries(ti, await store.tasks.tries(ti.id)) };
+    },
+  );
+
+  app.get(
+    "/dags/:dagId/runs/:runId/tasks/:taskId/instances",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "The instances of a mapped task (one per map index) with counts by state; an unmapped task has its one instance",
+        params: TaskParams,
+        querystring: z.object({
+          state: z.string().optional().describe("Only instances in this state."),
+          limit: queryInt(1, 10_000).default(1000),
+          offset: queryInt(0, 1_000_000).default(0),
+        }),
+        response: {
+          200: z.object({
+            taskId: z.string(),
+            mapped: z.boolean().describe("Whether the task has mapped instances (map index >= 0)."),
+            total: z.number().describe("Instances of the task (all states)."),
+            counts: z.record(z.string(), z.number()).describe("Instances by state."),
+            instances: z.array(TaskInstance).describe("One page, by map index."),
+          }),
+          ...errors(400, 404),
+        },
+      },
+    },
+    async (req) => {
+      const run = await findRun(store, req.params.dagId, req.params.runId);
+      const all = (await store.tasks.forRun(run.id)).filter((t) => t.task_id === req.params.taskId).sort((a, b) => a.map_index - b.map_index);
+      if (all.length === 0) await findTask(store, run, req.params.taskId);
+      const counts: Record<string, number> = {};
+      for (const t of all) counts[t.state] = (counts[t.state] ?? 0) + 1;
+      const shown = req.query.state ? all.filter((t) => t.state === req.query.state) : all;
+      return {
+        taskId: req.params.taskId,
+        mapped: all.some((t) => t.map_index >= 0),
+        total: all.length,
+        counts,
+        instances: shown.slice(req.query.offset, req.query.offset + req.query.limit).map(tiJson),
+      };
     },
   );
 
@@ -142,6 +201,7 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
         summary: "Log lines of one try, paged by line id",
         params: TaskParams,
         querystring: z.object({
+          mapIndex: MapIndexQuery,
           try: queryInt(1, 1_000_000).optional().describe("Try number; default: the latest."),
           after: queryInt(0, Number.MAX_SAFE_INTEGER).default(0).describe("Return lines with an id greater than this."),
           limit: queryInt(1, 10_000).default(1000),
@@ -150,7 +210,7 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
       },
     },
     async (req) => {
-      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId);
+      const ti = await findTask(store, await findRun(store, req.params.dagId, req.params.runId), req.params.taskId, req.query.mapIndex);
       const { after, limit } = req.query;
       const tryNumber = req.query.try ?? ti.try_number;
       if (tryNumber > ti.try_number) {
@@ -204,6 +264,7 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
         tags: ["tasks"],
         summary: "Clear a task instance (and optionally its downstream or upstream) so it runs again; dryRun lists what would be cleared",
         params: TaskParams,
+        querystring: z.object({ mapIndex: queryInt(0, 1_000_000).optional().describe("Clear only this instance of a mapped task (default: every instance).") }),
         body: z
           .strictObject({
             downstream: z.boolean().default(false).describe("Also clear every task downstream of it."),
@@ -223,7 +284,8 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
     },
     async (req) => {
       const run = await findRun(store, req.params.dagId, req.params.runId);
-      await findTask(store, run, req.params.taskId);
+      if (req.query.mapIndex === undefined) await findTaskOrMapped(store, run, req.params.taskId);
+      else await findTask(store, run, req.params.taskId, req.query.mapIndex);
       const body = req.body ?? { downstream: false, upstream: false, onlyFailed: false, dryRun: false };
       // The run's own version: its tasks and edges are what the run holds, even if the DAG changed since.
       const current = await store.dags.get(run.dag_id);
@@ -231,6 +293,7 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
       if (!spec) throw notFound(ErrorCode.DagNotFound, `No DAG "${run.dag_id}".`);
       const cleared = await clearTaskInstances(store, run, spec, {
         taskIds: [req.params.taskId],
+        mapIndex: req.query.mapIndex,
         downstream: body.downstream,
         upstream: body.upstream,
         onlyStates: body.onlyFailed ? ["failed", "upstream_failed"] : undefined,
@@ -249,17 +312,19 @@ export function taskRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void
         tags: ["tasks"],
         summary: "Mark a finished task instance success or failed (409 while it runs)",
         params: TaskParams,
+        querystring: z.object({ mapIndex: MapIndexQuery }),
         body: z.strictObject({ state: z.enum(["success", "failed"]) }),
         response: { 200: TaskInstance, ...errors(400, 404, 409) },
       },
     },
     async (req) => {
       const run = await findRun(store, req.params.dagId, req.params.runId);
-      if (!(await markTask(store, run, req.params.taskId, req.body.state))) {
+      await findTask(store, run, req.params.taskId, req.query.mapIndex);
+      if (!(await markTask(store, run, req.params.taskId, req.body.state, now(), req.query.mapIndex))) {
         throw new SluiceError(ErrorCode.StateConflict, `Task "${req.params.taskId}" changed state while it was being marked; retry.`);
       }
       onChange();
-      return tiJson(await findTask(store, run, req.params.taskId));
+      return tiJson(await findTask(store, run, req.params.taskId, req.query.mapIndex));
     },
   );
 }

@@ -15,21 +15,80 @@ async function findRun(store: Store, dagId: string, runId: string) {
   return run;
 }
 
+/** --map-index as a number (-1 when absent: an unmapped task). */
+function mapIndexOpt(value: string | undefined): number {
+  if (value === undefined) return -1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new SluiceError(ErrorCode.Usage, `--map-index must be an integer >= 0, got "${value}".`);
+  return n;
+}
+
+/** One instance of a task of a run; the error says how to address a mapped task. */
+async function findInstance(store: Store, runPk: number, dagId: string, runId: string, taskId: string, mapIndex: number) {
+  const ti = await store.tasks.byKey(dagId, runId, taskId, mapIndex);
+  if (ti) return ti;
+  const counts = await store.mapped.stateCounts(runPk, taskId);
+  const n = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (n > 0) throw new SluiceError(ErrorCode.TaskNotFound, `Task "${taskId}" is mapped with ${n} instances: pass --map-index 0..${n - 1}.`);
+  if (mapIndex >= 0 && (await store.tasks.byKey(dagId, runId, taskId))) throw new SluiceError(ErrorCode.TaskNotFound, `Task "${taskId}" is not mapped: leave out --map-index.`);
+  throw new SluiceError(ErrorCode.TaskNotFound, `Run "${runId}" has no task "${taskId}".`);
+}
+
+/** Rows of `tasks list`: one per instance, or a mapped task's instances folded into one row with counts by state. */
+function listRows(tis: Awaited<ReturnType<Store["tasks"]["forRun"]>>, expand: boolean) {
+  const rows: Record<string, unknown>[] = [];
+  const folded = new Map<string, Record<string, unknown> & { counts: Map<string, number> }>();
+  for (const t of tis) {
+    if (t.map_index >= 0 && !expand) {
+      let row = folded.get(t.task_id);
+      if (!row) {
+        row = { task: t.task_id, map: "", state: "", try: "", max_tries: "", started: "", duration: "", host: "", pid: "", counts: new Map() };
+        folded.set(t.task_id, row);
+        rows.push(row);
+      }
+      row.counts.set(t.state, (row.counts.get(t.state) ?? 0) + 1);
+      continue;
+    }
+    rows.push({ task: t.task_id, map: t.map_index >= 0 ? t.map_index : "", state: t.state, try: t.try_number, max_tries: t.max_tries, started: iso(t.start_date), duration: duration(t.duration_ms), host: t.hostname, pid: t.pid });
+  }
+  for (const row of folded.values()) {
+    const n = [...row.counts.values()].reduce((a, b) => a + b, 0);
+    row.map = `${n} mapped`;
+    row.state = [...row.counts].map(([s, c]) => `${s} ${c}`).join(", ");
+  }
+  return rows.map(({ counts: _c, ...r }) => r);
+}
+
 export function registerTasks(program: Command): void {
   const tasks = program.command("tasks").alias("task").description("Task instances: list, logs, clear, run one attempt");
 
   tasks
     .command("list <dagId> <runId>")
-    .description("Task instances of a run")
+    .description("Task instances of a run (a mapped task's instances folded into one line with counts by state)")
+    .option("--expand", "one line per mapped instance")
     .addHelpText("after", "\nExample:\n  $ sluice tasks list hello manual__2026-01-01T00:00:00.000Z --json")
-    .action(async (dagId: string, runId: string, _o: unknown, cmd: Command) => {
+    .action(async (dagId: string, runId: string, opts: { expand?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store) => {
         const run = await findRun(store, dagId, runId);
-        const tis = await store.tasks.forRun(run.id);
-        print(!!g.json, tis, () =>
-          table(tis.map((t) => ({ task: t.task_id, state: t.state, try: t.try_number, max_tries: t.max_tries, started: iso(t.start_date), duration: duration(t.duration_ms), host: t.hostname, pid: t.pid }))),
-        );
+        const tis = (await store.tasks.forRun(run.id)).sort((a, b) => a.id - b.id || a.map_index - b.map_index);
+        print(!!g.json, tis, () => table(listRows(tis, !!opts.expand)));
+      });
+    });
+
+  tasks
+    .command("result <dagId> <runId> <taskId>")
+    .description("Print the JSON result of a task instance (a mapped task: one instance with --map-index)")
+    .option("--map-index <n>", "map index of a mapped task's instance")
+    .addHelpText("after", "\nExample:\n  $ sluice tasks result ml_pipeline manual__2026-01-01T00:00:00.000Z clean --map-index 3")
+    .action(async (dagId: string, runId: string, taskId: string, opts: { mapIndex?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await withStore(g, async (store) => {
+        const run = await findRun(store, dagId, runId);
+        const ti = await findInstance(store, run.id, dagId, run.run_id, taskId, mapIndexOpt(opts.mapIndex));
+        if (ti.state !== "success") throw new SluiceError(ErrorCode.TaskNotFound, `Task "${taskId}" has no result: it is ${ti.state}. A result is stored when a try succeeds.`);
+        const value = ti.result === null ? null : (JSON.parse(ti.result) as unknown);
+        print(!!g.json, value, () => JSON.stringify(value, null, 2));
       });
     });
 
@@ -37,13 +96,13 @@ export function registerTasks(program: Command): void {
     .command("logs <dagId> <runId> <taskId>")
     .description("Print the log of one try (default: the latest)")
     .option("--try <n>", "try number")
+    .option("--map-index <n>", "map index of a mapped task's instance")
     .addHelpText("after", "\nExample:\n  $ sluice tasks logs flaky manual__2026-01-01T00:00:00.000Z call_api --try 1")
-    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string }, cmd: Command) => {
+    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string; mapIndex?: string }, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store) => {
         const run = await findRun(store, dagId, runId);
-        const ti = await store.tasks.byKey(dagId, run.run_id, taskId);
-        if (!ti) throw new SluiceError(ErrorCode.TaskNotFound, `Run "${runId}" has no task "${taskId}".`);
+        const ti = await findInstance(store, run.id, dagId, run.run_id, taskId, mapIndexOpt(opts.mapIndex));
         const tryNumber = opts.try ? Number(opts.try) : ti.try_number;
         if (!Number.isInteger(tryNumber) || tryNumber < 1 || tryNumber > ti.try_number) {
           throw new SluiceError(ErrorCode.Usage, `--try must be between 1 and ${ti.try_number} (the tries this task has had).`);
@@ -59,8 +118,9 @@ export function registerTasks(program: Command): void {
     .option("--task <taskId...>", "only these tasks")
     .option("--downstream", "also clear everything downstream of them")
     .option("--failed", "only failed and upstream_failed instances")
+    .option("--map-index <n>", "only this instance of the given mapped task(s)")
     .addHelpText("after", "\nExample:\n  $ sluice tasks clear etl scheduled__2026-01-01T00:00:00.000Z --failed")
-    .action(async (dagId: string, runId: string, opts: { task?: string[]; downstream?: boolean; failed?: boolean }, cmd: Command) => {
+    .action(async (dagId: string, runId: string, opts: { task?: string[]; downstream?: boolean; failed?: boolean; mapIndex?: string }, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store) => {
         const run = await findRun(store, dagId, runId);
@@ -68,6 +128,7 @@ export function registerTasks(program: Command): void {
         if (!spec) throw new SluiceError(ErrorCode.DagNotFound, `The DAG version ${run.version_hash} of this run is not stored.`);
         const cleared = await clearTasks(store, run, spec, {
           taskIds: opts.task,
+          mapIndex: opts.mapIndex === undefined ? undefined : mapIndexOpt(opts.mapIndex),
           downstream: opts.downstream,
           onlyStates: opts.failed ? ["failed", "upstream_failed"] : undefined,
         });
@@ -82,12 +143,13 @@ export function registerTasks(program: Command): void {
     .requiredOption("--run <runId>")
     .requiredOption("--task <taskId>")
     .option("--try <n>", "the try the scheduler queued; without it, a new try is started by hand")
+    .option("--map-index <n>", "map index of a mapped task's instance")
     .addHelpText("after", "\nExample:\n  $ sluice tasks run --dag hello --run manual__2026-01-01T00:00:00.000Z --task greet")
-    .action(async (opts: { dag: string; run: string; task: string; try?: string }, cmd: Command) => {
+    .action(async (opts: { dag: string; run: string; task: string; try?: string; mapIndex?: string }, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store, config) => {
         const run = await findRun(store, opts.dag, opts.run);
-        const ti = await store.tasks.byKey(opts.dag, run.run_id, opts.task);
+        const ti = await store.tasks.byKey(opts.dag, run.run_id, opts.task, mapIndexOpt(opts.mapIndex));
         if (!ti) {
           const dag = await store.dags.get(opts.dag);
           const ids = dag ? dagSpecOf(dag).tasks.map((t) => t.id) : [];
