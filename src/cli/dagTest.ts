@@ -16,7 +16,8 @@ export interface DagTestReport {
   runId: string;
   state: string;
   duration: string;
-  tasks: { task: string; state: string; tries: number; duration: string; result?: string; error?: string }[];
+  /** One entry per task instance: a mapped task's instances carry their mapIndex. */
+  tasks: { task: string; mapIndex?: number; state: string; tries: number; duration: string; result?: string; error?: string }[];
 }
 
 /**
@@ -62,6 +63,7 @@ export async function testDag(config: SluiceConfig, dagId: string, conf: Record<
       duration: duration((done.end_date ?? Date.now()) - (done.start_date ?? done.queued_at)),
       tasks: tis.map((t) => ({
         task: t.task_id,
+        ...(t.map_index >= 0 ? { mapIndex: t.map_index } : {}),
         state: t.state,
         tries: t.try_number,
         duration: duration(t.duration_ms),

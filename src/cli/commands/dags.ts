@@ -73,7 +73,7 @@ export function registerDags(program: Command): void {
             Object.keys(spec.params).length ? `  params: ${JSON.stringify(spec.params)}` : "",
             "",
             table(
-              spec.tasks.map((t) => ({ task: t.id, kind: t.kind, upstream: t.upstream.join(","), rule: t.triggerRule, retries: t.retries, pool: t.pool, priority: t.priorityWeight })),
+              spec.tasks.map((t) => ({ task: t.id, kind: t.kind, mapped: t.expand ? `over ${t.expand.from}` : "", upstream: t.upstream.join(","), rule: t.triggerRule, retries: t.retries, pool: t.pool, priority: t.priorityWeight })),
             ),
           ]
             .filter((l) => l !== "")
@@ -174,7 +174,7 @@ export function registerDags(program: Command): void {
       const report = await testDag(config, dagId, parseConf(opts.conf), opts.logicalDate ? parseDate(opts.logicalDate, "--logical-date") : undefined, !!g.json);
       print(!!g.json, report, () =>
         [
-          table(report.tasks.map((t) => ({ task: t.task, state: t.state, tries: t.tries, duration: t.duration, result: t.result ?? t.error ?? "" }))),
+          table(report.tasks.map((t) => ({ task: t.mapIndex === undefined ? t.task : `${t.task}[${t.mapIndex}]`, state: t.state, tries: t.tries, duration: t.duration, result: t.result ?? t.error ?? "" }))),
           `Run ${report.runId}: ${report.state} in ${report.duration}`,
         ].join("\n"),
       );
