@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { conditionUris, type DatasetCondition } from "./datasetSchedule.js";
 import type { TriggerRule } from "./triggerRules.js";
 
 /**
@@ -10,8 +11,10 @@ export interface DagSpec {
   /** Path of the file that defines the DAG, relative to the DAG folder. */
   fileloc: string;
   description?: string;
-  /** Cron (5 or 6 fields), preset (`@daily`), fixed interval (`15m`), or null for manual-only. */
+  /** Cron (5 or 6 fields), preset (`@daily`), fixed interval (`15m`), or null for manual-only (and for a DAG scheduled on datasets). */
   schedule: string | null;
+  /** Set for a DAG scheduled on dataset updates (then `schedule` is null): runs are created when the condition holds. */
+  datasetSchedule?: DatasetCondition;
   /** IANA time zone the schedule is evaluated in. */
   timezone: string;
   /** ISO timestamps (ms precision) or undefined. */
@@ -158,18 +161,23 @@ export function dagVersionHash(spec: DagSpec, source?: string): string {
 /** One declared link between a DAG and a dataset URI. */
 export interface DatasetRef {
   uri: string;
-  /** null for a whole DAG consuming a dataset (scheduling on dataset updates, not declared yet). */
+  /** null for a whole DAG consuming a dataset: the DAG is scheduled on its updates (DagSpec.datasetSchedule). */
   taskId: string | null;
   kind: "producer" | "consumer";
 }
 
-/** Every producer (task outlet) and consumer (task inlet) a DAG declares, without duplicates. */
+/**
+ * Every producer (task outlet) and consumer (task inlet) a DAG declares, and
+ * one DAG-level consumer (taskId null) per URI of its dataset schedule,
+ * without duplicates.
+ */
 export function datasetRefs(spec: DagSpec): DatasetRef[] {
   const out: DatasetRef[] = [];
   for (const t of spec.tasks) {
     for (const uri of new Set(t.outlets ?? [])) out.push({ uri, taskId: t.id, kind: "producer" });
     for (const uri of new Set(t.inlets ?? [])) out.push({ uri, taskId: t.id, kind: "consumer" });
   }
+  if (spec.datasetSchedule) for (const uri of conditionUris(spec.datasetSchedule)) out.push({ uri, taskId: null, kind: "consumer" });
   return out;
 }
 

@@ -41,6 +41,8 @@ export const RunType = {
   Scheduled: "scheduled",
   Manual: "manual",
   Backfill: "backfill",
+  /** Created when the datasets a DAG is scheduled on have updated (DagSpec.datasetSchedule). */
+  DatasetTriggered: "dataset_triggered",
 } as const;
 export type RunType = (typeof RunType)[keyof typeof RunType];
 

@@ -2,13 +2,15 @@ import { ErrorCode } from "../core/errors.js";
 import { nextDataInterval, parseSchedule, type DataInterval } from "../core/schedule.js";
 import type { Logger } from "pino";
 import { createScheduledRun } from "../runs/createRun.js";
+import { createDatasetTriggeredRuns } from "./datasetRuns.js";
 import type { Store } from "../store/store.js";
 import type { SpecCache } from "./specCache.js";
 
 /**
  * Creates scheduled runs when their data interval has ended, honouring
- * catchup and max active runs, and starts queued runs (manual, backfill,
- * scheduled) as run slots free up.
+ * catchup and max active runs, creates the runs of DAGs scheduled on
+ * datasets whose updates arrived (datasetRuns.ts), and starts queued runs
+ * (manual, backfill, scheduled, dataset-triggered) as run slots free up.
  */
 export class RunCreator {
   constructor(
@@ -17,10 +19,11 @@ export class RunCreator {
     private readonly log: Logger,
   ) {}
 
-  /** Create the scheduled runs that are due now (the scheduler calls this on every sweep). */
+  /** Create the scheduled and dataset-triggered runs that are due now (the scheduler calls this on every sweep, under the "runs" lock). */
   async createDue(now: number, store: Store = this.store): Promise<void> {
     const dags = await store.dags.listSchedulable();
-    if (dags.length === 0) return;
+    const triggers = await store.datasets.pendingTriggers();
+    if (dags.length === 0 && triggers.length === 0) return;
     const active = await store.runs.countByDag(["queued", "running"]);
     for (const row of dags) {
       // One DAG's problem (say, params that its scheduled runs cannot satisfy) must not stop the others.
@@ -30,6 +33,8 @@ export class RunCreator {
         this.log.error({ err, dagId: row.dag_id }, "could not create a scheduled run; will try again at the next sweep");
       }
     }
+    // A dataset-scheduled DAG has no time schedule, so it is never in `dags`: `active` counts are its own.
+    if (triggers.length > 0) await createDatasetTriggeredRuns(store, this.specs, triggers, active, now, this.log);
   }
 
   private async createDueFor(

@@ -3,11 +3,11 @@ import type { DagSpec, DuckdbTaskSpec, ExpandSpec, SparkTaskSpec, TaskKind, Task
 import { ErrorCode, SluiceError, type ErrorLocation } from "../core/errors.js";
 import { parseDuration, parseSchedule } from "../core/schedule.js";
 import { TRIGGER_RULES, type TriggerRule } from "../core/triggerRules.js";
-import { validateDagStructure } from "../core/validateDag.js";
+import { checkDatasetUri, validateDagStructure } from "../core/validateDag.js";
 import { suggestion } from "../core/didYouMean.js";
 import type { TaskContext } from "./context.js";
 import { callerLocation } from "./callerLocation.js";
-import { normaliseDatasets, type DatasetLike, type DatasetUris } from "./dataset.js";
+import { datasetCondition, isDatasetScheduleValue, normaliseDatasets, type DatasetLike, type DatasetSchedule, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
 import type { DuckdbCode, DuckdbSource, DuckdbTaskResult, ExpandOptions, MapItem, MappedResult, PerRun, SparkCode, SparkTaskResult } from "./taskKinds.js";
 
@@ -159,8 +159,12 @@ interface TaskCode {
 export interface DagOptions<PS extends ParamsInput | undefined = undefined> extends TaskOptions {
   id: string;
   description?: string;
-  /** Cron ("0 2 * * *", 5 or 6 fields), preset ("@daily"), interval ("15m"), or null/omitted for manual runs only. */
-  schedule?: string | null;
+  /**
+   * Cron ("0 2 * * *", 5 or 6 fields), preset ("@daily"), interval ("15m"), or null/omitted for manual runs only.
+   * Or datasets: `[dataset("s3://lake/features")]` runs the DAG once every listed dataset has updated since its
+   * last dataset-triggered run; anyOf()/allOf() (nestable) say "one of" / "all of". Not both a time and datasets.
+   */
+  schedule?: string | null | DatasetSchedule;
   /** IANA time zone of the schedule (default "UTC"). */
   timezone?: string;
   start?: string | Date;
@@ -458,7 +462,13 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
     if (!known.has(key)) fail(dagId, `unknown option "${key}"${suggestion(key, known)}`, location);
   }
   const timezone = options.timezone ?? "UTC";
-  const schedule = options.schedule ?? null;
+  const given: unknown = options.schedule ?? null;
+  // A list, a dataset() or anyOf()/allOf(): runs on dataset updates, stored as a condition beside schedule: null.
+  const datasetSchedule = isDatasetScheduleValue(given) ? datasetCondition(given, (msg) => fail(dagId, msg, location)) : undefined;
+  const schedule = datasetSchedule ? null : (given as string | null);
+  if (typeof schedule === "string" && schedule.includes("://") && checkDatasetUri(schedule).ok) {
+    fail(dagId, `schedule ${JSON.stringify(schedule)} is a dataset URI, not a time schedule: to run the DAG when it updates, write schedule: [dataset(${JSON.stringify(schedule)})].`, location);
+  }
   try {
     parseSchedule(schedule, timezone);
   } catch (err) {
@@ -470,6 +480,9 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
   if (schedule !== null && parseSchedule(schedule, timezone).kind !== "manual" && p.schema && !p.schema.safeParse({}).success) {
     fail(dagId, "its params schema has fields without a default, but scheduled runs are created without conf. Give every param a default (.default(...)), or make the DAG manual-only (schedule: null).", location);
   }
+  if (datasetSchedule && p.schema && !p.schema.safeParse({}).success) {
+    fail(dagId, "its params schema has fields without a default, but runs triggered by dataset updates are created without conf. Give every param a default (.default(...)), or make the DAG manual-only (schedule: null).", location);
+  }
   const builder = new DagBuilder<ParamsOf<PS>>(dagId, taskDefaults, location);
   build(builder);
   if (builder.defs.size === 0) fail(dagId, "it declares no tasks. Add at least one with d.task() or d.shell().", location);
@@ -478,6 +491,7 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
     id: dagId,
     description,
     schedule,
+    ...(datasetSchedule ? { datasetSchedule } : {}),
     timezone,
     start: toIso(start, "start", dagId, location),
     end: toIso(end, "end", dagId, location),

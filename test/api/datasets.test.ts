@@ -3,8 +3,10 @@
  * (executeAttempt, the code warm task processes run) record one dataset event
  * per outlet on success only, exactly once, with what ctx.outletExtra()
  * attached; GET /datasets and GET /datasets/events then show them, with
- * search, pagination, filters, and 400s for bad input. Any signed-in user
- * (a viewer here) may read.
+ * search, pagination, filters, and 400s for bad input. A DAG scheduled on a
+ * dataset shows its schedule, queued updates and the run the scheduler's run
+ * creator makes from them; the run lists the events it consumed and each
+ * event the runs it triggered. Any signed-in user (a viewer here) may read.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,8 @@ import { Skip } from "../../src/core/errors.js";
 import { executeAttempt } from "../../src/runner/executeAttempt.js";
 import { finishAttempt } from "../../src/runner/finishAttempt.js";
 import { triggerRun } from "../../src/runs/createRun.js";
+import { RunCreator } from "../../src/scheduler/runCreator.js";
+import { SpecCache } from "../../src/scheduler/specCache.js";
 import { dag, type Dag } from "../../src/sdk/dag.js";
 import { dataset } from "../../src/sdk/dataset.js";
 import type { Store } from "../../src/store/store.js";
@@ -53,6 +57,8 @@ const pipeline = dag({ id: "pipeline", schedule: null, retries: 1, retryDelay: 0
 const reader = dag({ id: "reader", schedule: null }, (d) => {
   d.task("read", async () => 1, { inlets: [RAW, MODEL] });
 });
+/** Scheduled on the model: runs when "train" records an event for it. */
+const watcher = dag({ id: "watcher", schedule: [dataset(MODEL)] }, (d) => void d.task("t", async () => 1));
 /** Stays declared but is deactivated (its file "deleted"): its refs must not be listed. */
 const gone = dag({ id: "gone", schedule: null }, (d) => {
   d.task("old", async () => 1, { outlets: ["s3://lake/legacy_100%"] });
@@ -179,11 +185,9 @@ for (const dialect of DIALECTS) {
 
     describe("GET /datasets and /datasets/events", () => {
       before(async () => {
-        // A DAG consuming a dataset as a whole (the shape dataset-triggered scheduling will use).
-        const watcher = dag({ id: "watcher", schedule: null }, (d) => void d.task("t", async () => 1));
+        // A DAG scheduled on a dataset: a DAG-level consumer (taskId null).
         const spec = watcher.toSpec("watcher.ts");
         await store.dags.upsert(spec, dagVersionHash(spec), T0, false);
-        await store.datasets.replaceRefs("watcher", [{ uri: MODEL, taskId: null, kind: "consumer" }]);
       });
 
       it("lists the datasets of active DAGs by URI with producers, consumers, the latest event and the count", async () => {
@@ -215,6 +219,8 @@ for (const dialect of DIALECTS) {
           { dagId: "reader", taskId: "read" },
           { dagId: "watcher", taskId: null },
         ]);
+        assert.deepEqual(model.scheduledDags, [{ dagId: "watcher", paused: false, queued: false }], "its only event predates the watcher: nothing queued");
+        assert.deepEqual(raw.scheduledDags, []);
         assert.equal(model.eventCount, 1);
         assert.equal(model.lastEvent.runId, "r_cas");
         assert.deepEqual([byUri.get(FEATURES).consumers, byUri.get(FEATURES).eventCount], [[{ dagId: "pipeline", taskId: "train" }], 2]);
@@ -254,6 +260,7 @@ for (const dialect of DIALECTS) {
           mapIndex: -1,
           createdAt: new Date(clock).toISOString(),
           extra: null,
+          triggeredRuns: [],
         });
         const raw = await call(`/datasets/events?uri=${encodeURIComponent("S3://lake/raw_events")}`);
         assert.deepEqual(
@@ -282,6 +289,74 @@ for (const dialect of DIALECTS) {
       it("documents both routes in the OpenAPI document under the datasets tag", async () => {
         const doc = (await call("/openapi.json")).json as { paths: Record<string, { get?: { tags?: string[] } }> };
         for (const path of ["/datasets", "/datasets/events"]) assert.deepEqual(doc.paths[`${V1}${path}`]?.get?.tags, ["datasets"], path);
+      });
+    });
+    describe("dataset-triggered runs", () => {
+      let event: { id: number };
+      let runId: string;
+
+      before(async () => {
+        clock = T0 + 5000;
+        await store.datasets.recordEvents([{ uri: MODEL, dag_id: "pipeline", run_id: "r_ok", task_id: "train", map_index: -1, extra: null }], clock);
+        event = { id: Number((await store.datasets.events({ uri: MODEL, limit: 1, offset: 0 })).rows[0].id) };
+      });
+
+      it("the DAG list and detail describe the dataset schedule, with the updates queued for its next run", async () => {
+        const list = await call("/dags");
+        const byId = new Map<string, any>(list.json.dags.map((d: { dagId: string }) => [d.dagId, d]));
+        assert.equal(byId.get("watcher").scheduleDescription, "on datasets: sluice://pipeline/model");
+        assert.equal(byId.get("watcher").schedule, null);
+        assert.equal(byId.get("pipeline").scheduleDescription, "manual only");
+        const detail = await call("/dags/watcher");
+        assert.equal(detail.status, 200, JSON.stringify(detail.json));
+        assert.deepEqual(detail.json.datasetSchedule, {
+          condition: { uri: MODEL },
+          description: "when sluice://pipeline/model updates",
+          uris: [MODEL],
+          queued: [{ uri: MODEL, since: new Date(clock).toISOString() }],
+        });
+        assert.equal((await call("/dags/pipeline")).json.datasetSchedule, null);
+        const model = (await call(`/datasets?search=${encodeURIComponent(MODEL)}`)).json.datasets[0];
+        assert.deepEqual(model.scheduledDags, [{ dagId: "watcher", paused: false, queued: true }]);
+      });
+
+      it("the run the scheduler creates lists the events it consumed; each event lists the runs it triggered", async () => {
+        await new RunCreator(store, new SpecCache(store), pino({ level: "silent" })).createDue(clock + 1000);
+        const runs = (await call("/dags/watcher/runs")).json.runs as { runId: string; runType: string }[];
+        assert.deepEqual(runs.map((r) => r.runType), ["dataset_triggered"]);
+        runId = runs[0].runId;
+        assert.equal(runId, `dataset_triggered__${new Date(clock).toISOString()}`);
+
+        const run = await call(`/dags/watcher/runs/${encodeURIComponent(runId)}`);
+        assert.equal(run.status, 200, JSON.stringify(run.json));
+        assert.deepEqual(run.json.consumedDatasetEvents, {
+          total: 1,
+          events: [{ id: event.id, uri: MODEL, dagId: "pipeline", runId: "r_ok", taskId: "train", mapIndex: -1, createdAt: new Date(clock).toISOString() }],
+        });
+        const manual = await triggerRun(store, "watcher", { runId: "by_hand", now: clock });
+        assert.equal((await call(`/dags/watcher/runs/${manual.run_id}`)).json.consumedDatasetEvents, null, "other runs consumed nothing");
+
+        const events = (await call(`/datasets/events?uri=${encodeURIComponent(MODEL)}`)).json.events as { id: number; triggeredRuns: unknown[] }[];
+        assert.deepEqual(
+          events.map((e) => [e.id, e.triggeredRuns]),
+          [
+            [event.id, [{ dagId: "watcher", runId }]],
+            [events[1].id, []],
+          ],
+          "the newer event triggered the run; the one before the watcher existed triggered nothing",
+        );
+        assert.deepEqual((await call("/dags/watcher")).json.datasetSchedule.queued, [], "consumed");
+        const model = (await call(`/datasets?search=${encodeURIComponent(MODEL)}`)).json.datasets[0];
+        assert.deepEqual(model.scheduledDags, [{ dagId: "watcher", paused: false, queued: false }]);
+      });
+
+      it("documents the new fields in the OpenAPI document", async () => {
+        const doc = (await call("/openapi.json")).json as { paths: Record<string, Record<string, any>> };
+        const schemaOf = (path: string) => doc.paths[`${V1}${path}`].get.responses["200"].content["application/json"].schema;
+        assert.ok(schemaOf("/dags/{dagId}").properties.datasetSchedule, "DAG detail: datasetSchedule");
+        assert.ok(schemaOf("/dags/{dagId}/runs/{runId}").properties.consumedDatasetEvents, "run detail: consumedDatasetEvents");
+        assert.ok(schemaOf("/datasets/events").properties.events.items.properties.triggeredRuns, "events: triggeredRuns");
+        assert.ok(schemaOf("/datasets").properties.datasets.items.properties.scheduledDags, "datasets: scheduledDags");
       });
     });
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { downstreamMap, type DagSpec } from "../../core/dagSpec.js";
+import { conditionText, conditionUris, describeCondition, type DatasetCondition } from "../../core/datasetSchedule.js";
 import { ErrorCode } from "../../core/errors.js";
 import { describeSchedule, parseSchedule } from "../../core/schedule.js";
 import { dagSpecOf, type DagListRow } from "../../store/dagQueries.js";
@@ -13,9 +14,9 @@ const DagSummary = z.object({
   owner: z.string().nullable(),
   tags: z.array(z.string()),
   fileloc: z.string().describe("File that defines the DAG, relative to the DAG folder."),
-  schedule: z.string().nullable().describe("As written in the DAG (cron, preset, interval) or null for manual only."),
+  schedule: z.string().nullable().describe("As written in the DAG (cron, preset, interval) or null for manual only and for DAGs scheduled on datasets."),
   timezone: z.string(),
-  scheduleDescription: z.string().describe('The schedule in words, e.g. "every day at 02:00 (UTC)".'),
+  scheduleDescription: z.string().describe('The schedule in words, e.g. "every day at 02:00 (UTC)", or "on datasets: s3://a and s3://b".'),
   paused: z.boolean(),
   active: z.boolean().describe("False once the DAG's file is gone or no longer defines it."),
   versionHash: z.string(),
@@ -42,6 +43,19 @@ const DagDetail = DagSummary.extend({
   paramsSchema: z.record(z.string(), z.unknown()).nullable().describe("JSON Schema a trigger's conf is validated against."),
   docs: z.string().nullable().describe("Markdown docs of the DAG."),
   taskCount: z.number(),
+  datasetSchedule: z
+    .object({
+      condition: z
+        .unknown()
+        .describe('The condition as stored: {"uri": ...} for one dataset, {"all": [...]} when every member must update, {"any": [...]} when one is enough; nested.'),
+      description: z.string().describe('In words, e.g. "when s3://a and (s3://b or s3://c) update".'),
+      uris: z.array(z.string()).describe("Every dataset URI the condition names."),
+      queued: z
+        .array(z.object({ uri: z.string(), since: Timestamp.describe("When its first update since the last dataset-triggered run was queued.") }))
+        .describe("Datasets that updated since the DAG's last dataset-triggered run (kept while the DAG is paused); the next run consumes them."),
+    })
+    .nullable()
+    .describe("Set when the DAG runs on dataset updates instead of a time schedule."),
 });
 
 const TaskNode = z.object({
@@ -68,7 +82,8 @@ const Structure = z.object({
   edges: z.array(z.object({ from: z.string(), to: z.string() })).describe("One edge per upstream -> downstream dependency."),
 });
 
-function scheduleInWords(schedule: string | null, timezone: string): string {
+function scheduleInWords(schedule: string | null, timezone: string, datasets?: DatasetCondition): string {
+  if (datasets) return `on datasets: ${conditionText(datasets)}`;
   try {
     return describeSchedule(parseSchedule(schedule, timezone));
   } catch {
@@ -77,7 +92,8 @@ function scheduleInWords(schedule: string | null, timezone: string): string {
   }
 }
 
-function summary(row: DagListRow): z.output<typeof DagSummary> {
+/** `datasets`: the DAG's dataset schedule, if it has one (DatasetQueries.schedulesOf, or its spec). */
+function summary(row: DagListRow, datasets?: DatasetCondition): z.output<typeof DagSummary> {
   return {
     dagId: row.dag_id,
     description: row.description,
@@ -86,7 +102,7 @@ function summary(row: DagListRow): z.output<typeof DagSummary> {
     fileloc: row.fileloc,
     schedule: row.schedule,
     timezone: row.timezone,
-    scheduleDescription: scheduleInWords(row.schedule, row.timezone),
+    scheduleDescription: scheduleInWords(row.schedule, row.timezone, datasets),
     paused: row.is_paused === 1,
     active: row.is_active === 1,
     versionHash: row.version_hash,
@@ -150,8 +166,9 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
       const { rows, total } = await store.dags.search({ ...f, desc: order === "desc" });
       // One indexed query per listed DAG (a page is small), so the UI needs no request per row.
       const recent = await Promise.all(rows.map((r) => (recentRuns > 0 ? store.runs.timings(r.dag_id, recentRuns) : Promise.resolve([]))));
+      const datasetSchedules = await store.datasets.schedulesOf(rows.map((r) => r.dag_id));
       const dags = rows.map((r, i) => ({
-        ...summary(r),
+        ...summary(r, datasetSchedules.get(r.dag_id)),
         recentRuns: recent[i].map((x) => ({ runId: x.run_id, state: x.state, logicalDate: iso(x.logical_date)!, startDate: iso(x.start_date), endDate: iso(x.end_date) })),
       }));
       return { dags, total, limit: f.limit, offset: f.offset };
@@ -165,8 +182,10 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
       const row = await store.dags.get(req.params.dagId);
       if (!row) throw noDag(req.params.dagId);
       const spec = dagSpecOf(row);
+      const condition = spec.datasetSchedule;
+      const queued = condition ? await store.datasets.queueOf(spec.id) : [];
       return {
-        ...summary(row),
+        ...summary(row, condition),
         start: spec.start ?? null,
         end: spec.end ?? null,
         catchup: spec.catchup,
@@ -177,6 +196,9 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
         paramsSchema: spec.paramsSchema ?? null,
         docs: spec.docs ?? null,
         taskCount: spec.tasks.length,
+        datasetSchedule: condition
+          ? { condition, description: describeCondition(condition), uris: conditionUris(condition), queued: queued.map((q) => ({ uri: q.uri, since: iso(q.created_at)! })) }
+          : null,
       };
     },
   );
@@ -218,7 +240,8 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
       const { dagId } = req.params;
       if (!(await store.dags.setPaused(dagId, req.body.paused, now()))) throw noDag(dagId);
       onChange();
-      return summary((await store.dags.get(dagId))!);
+      const row = (await store.dags.get(dagId))!;
+      return summary(row, dagSpecOf(row).datasetSchedule);
     },
   );
 }

@@ -13,13 +13,25 @@ const DatasetEvent = z.object({
   mapIndex: z.number().describe("-1 for an unmapped task."),
   createdAt: Timestamp.describe("When the producing attempt's success was recorded."),
   extra: z.unknown().describe("Metadata the task attached with ctx.outletExtra() (JSON), or null."),
+  triggeredRuns: z
+    .array(z.object({ dagId: z.string(), runId: z.string() }))
+    .describe("Dataset-triggered runs that consumed this event (DAGs scheduled on its dataset), sorted by DAG and run; empty until one is created."),
+});
+
+const ScheduledDag = z.object({
+  dagId: z.string(),
+  paused: z.boolean().describe("A paused DAG keeps its queued updates and runs on them once unpaused."),
+  queued: z.boolean().describe("The dataset updated since the DAG's last dataset-triggered run: the update waits for the rest of the DAG's condition (or the next scheduler sweep)."),
 });
 
 const Dataset = z.object({
   uri: z.string(),
   producers: z.array(z.object({ dagId: z.string(), taskId: z.string() })).describe("Tasks that declare the dataset as an outlet."),
-  consumers: z.array(z.object({ dagId: z.string(), taskId: z.string().nullable().describe("null: the whole DAG consumes it.") })).describe("Tasks that declare it as an inlet."),
-  lastEvent: DatasetEvent.omit({ id: true, uri: true }).nullable().describe("The latest event, or null if no producing task has succeeded yet."),
+  consumers: z
+    .array(z.object({ dagId: z.string(), taskId: z.string().nullable().describe("null: the whole DAG consumes it (it is scheduled on the dataset).") }))
+    .describe("Tasks that declare it as an inlet, and DAGs scheduled on it."),
+  scheduledDags: z.array(ScheduledDag).describe("DAGs scheduled on this dataset (schedule: [dataset(...)]), sorted by DAG."),
+  lastEvent: DatasetEvent.omit({ id: true, uri: true, triggeredRuns: true }).nullable().describe("The latest event, or null if no producing task has succeeded yet."),
   eventCount: z.number(),
 });
 
@@ -32,7 +44,7 @@ const UriQuery = z
     if (!r.ok) ctx.addIssue({ code: "custom", message: `not a dataset URI: it ${r.problem}` });
   });
 
-function eventJson(e: DatasetEventRow): z.output<typeof DatasetEvent> {
+function eventJson(e: DatasetEventRow, triggeredRuns: z.output<typeof DatasetEvent>["triggeredRuns"] = []): z.output<typeof DatasetEvent> {
   return {
     id: Number(e.id),
     uri: e.uri,
@@ -42,6 +54,7 @@ function eventJson(e: DatasetEventRow): z.output<typeof DatasetEvent> {
     mapIndex: e.map_index,
     createdAt: iso(e.created_at)!,
     extra: parseJson(e.extra),
+    triggeredRuns,
   };
 }
 
@@ -71,6 +84,7 @@ export function datasetRoutes(app: ApiApp, { store }: ApiDeps): void {
             uri: d.uri,
             producers: d.producers,
             consumers: d.consumers,
+            scheduledDags: d.scheduledDags,
             lastEvent: last && { dagId: last.dagId, runId: last.runId, taskId: last.taskId, mapIndex: last.mapIndex, createdAt: last.createdAt, extra: last.extra },
             eventCount: d.eventCount,
           };
@@ -86,7 +100,7 @@ export function datasetRoutes(app: ApiApp, { store }: ApiDeps): void {
     {
       schema: {
         tags: ["datasets"],
-        summary: "Dataset events, newest first (filter by URI and producing DAG)",
+        summary: "Dataset events, newest first (filter by URI and producing DAG), with the runs each triggered",
         querystring: z.object({
           uri: UriQuery.optional().describe("Only events of this dataset."),
           dagId: z.string().min(1).optional().describe("Only events produced by this DAG's tasks."),
@@ -100,7 +114,8 @@ export function datasetRoutes(app: ApiApp, { store }: ApiDeps): void {
       // Stored URIs are normalised (scheme lower-cased): match the query the same way.
       const normalised = uri === undefined ? undefined : (checkDatasetUri(uri) as { uri: string }).uri;
       const { total, rows } = await store.datasets.events({ uri: normalised, dagId, limit, offset });
-      return { total, events: rows.map(eventJson), limit, offset };
+      const triggered = await store.datasets.triggeredRuns(rows.map((e) => Number(e.id)));
+      return { total, events: rows.map((e) => eventJson(e, triggered.get(Number(e.id)))), limit, offset };
     },
   );
 }

@@ -16,7 +16,7 @@ import type { ApiApp, ApiDeps } from "../types.js";
 const Run = z.object({
   dagId: z.string(),
   runId: z.string(),
-  runType: z.string().describe('"scheduled", "manual" or "backfill".'),
+  runType: z.string().describe('"scheduled", "manual", "backfill" or "dataset_triggered".'),
   state: z.string().describe('"queued", "running", "success" or "failed".'),
   logicalDate: Timestamp,
   dataIntervalStart: Timestamp,
@@ -29,7 +29,20 @@ const Run = z.object({
   endDate: MaybeTimestamp,
   note: z.string().nullable(),
 });
-const RunDetail = Run.extend({ taskStates: z.record(z.string(), z.number()).describe("Number of task instances per state.") });
+/** How many consumed events a run detail lists (a mapped producer can record thousands for one run). */
+const CONSUMED_EVENTS_SHOWN = 100;
+const RunDetail = Run.extend({
+  taskStates: z.record(z.string(), z.number()).describe("Number of task instances per state."),
+  consumedDatasetEvents: z
+    .object({
+      total: z.number(),
+      events: z
+        .array(z.object({ id: z.number(), uri: z.string(), dagId: z.string(), runId: z.string(), taskId: z.string(), mapIndex: z.number(), createdAt: Timestamp }))
+        .describe(`The newest ${CONSUMED_EVENTS_SHOWN}, newest first: which producing task's success (dagId, runId, taskId) updated which dataset.`),
+    })
+    .nullable()
+    .describe("A dataset-triggered run: the dataset events that triggered it. null for other runs."),
+});
 
 export function runJson(r: DagRunRow): z.output<typeof Run> {
   return {
@@ -145,7 +158,13 @@ export function runRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
     { schema: { tags: ["runs"], summary: "Run detail", params: RunParams, response: { 200: RunDetail, ...errors(404) } } },
     async (req) => {
       const run = await findRun(store, req.params.dagId, req.params.runId);
-      return { ...runJson(run), taskStates: await store.tasks.stateCounts(run.id) };
+      let consumed = null;
+      if (run.run_type === "dataset_triggered") {
+        const { total, rows } = await store.datasets.eventsOfRun(run.id, CONSUMED_EVENTS_SHOWN);
+        const events = rows.map((e) => ({ id: Number(e.id), uri: e.uri, dagId: e.dag_id, runId: e.run_id, taskId: e.task_id, mapIndex: e.map_index, createdAt: iso(e.created_at)! }));
+        consumed = { total, events };
+      }
+      return { ...runJson(run), taskStates: await store.tasks.stateCounts(run.id), consumedDatasetEvents: consumed };
     },
   );
 

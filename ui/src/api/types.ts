@@ -62,6 +62,27 @@ export interface DagDetail extends DagSummary {
   paramsSchema: JsonSchema | null;
   docs: string | null;
   taskCount: number;
+  /** Set when the DAG runs on dataset updates instead of a time schedule. */
+  datasetSchedule?: DatasetSchedule | null;
+}
+
+/** A DAG's dataset schedule: its condition in words, the URIs it names, the updates queued for its next run. */
+export interface DatasetSchedule {
+  condition: unknown;
+  description: string;
+  uris: string[];
+  queued: { uri: string; since: string }[];
+}
+
+/** A dataset event a dataset-triggered run consumed. */
+export interface ConsumedDatasetEvent {
+  id: number;
+  uri: string;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  createdAt: string;
 }
 
 export interface JsonSchema {
@@ -90,6 +111,9 @@ export interface JsonSchema {
 export interface TaskNode {
   taskId: string;
   kind: string;
+  /** Declared with `expand`: one instance per element of `expandFrom`'s result. */
+  mapped: boolean;
+  expandFrom: string | null;
   upstream: string[];
   downstream: string[];
   triggerRule: string;
@@ -125,6 +149,8 @@ export interface Run {
   endDate: string | null;
   note: string | null;
   taskStates?: Record<string, number>;
+  /** Run detail of a dataset-triggered run: the events that triggered it (null for other runs). */
+  consumedDatasetEvents?: { total: number; events: ConsumedDatasetEvent[] } | null;
 }
 
 export interface RunList {
@@ -187,6 +213,16 @@ export interface TaskInstance {
   pid: number | null;
   result: unknown;
   error: string | null;
+}
+
+/** GET …/tasks/{taskId}/instances: one page of a task's instances, and counts over all of them. */
+export interface TaskInstances {
+  taskId: string;
+  /** True once a mapped task has expanded (it has instances with map index >= 0). */
+  mapped: boolean;
+  total: number;
+  counts: Record<string, number>;
+  instances: TaskInstance[];
 }
 
 export interface TaskTry {

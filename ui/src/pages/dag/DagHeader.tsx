@@ -49,7 +49,7 @@ export function DagHeader({ dag, onTrigger }: { dag: DagDetail; onTrigger: () =>
       <dl className="dag-facts">
         <div>
           <dt>Schedule</dt>
-          <dd title={dag.schedule ? `${dag.schedule} (${dag.timezone})` : undefined}>{dag.scheduleDescription}</dd>
+          <dd title={dag.schedule ? `${dag.schedule} (${dag.timezone})` : dag.datasetSchedule ? `Runs ${dag.datasetSchedule.description}` : undefined}>{dag.scheduleDescription}</dd>
         </div>
         <div>
           <dt>Next run</dt>

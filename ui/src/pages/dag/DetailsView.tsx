@@ -1,6 +1,7 @@
 /** Everything about the DAG's definition: schedule, dates, limits, params with their schema, docs, file. */
 import { useMemo } from "react";
-import type { DagDetail, JsonSchema } from "../../api/types";
+import { Link } from "react-router";
+import type { DagDetail, DatasetSchedule, JsonSchema } from "../../api/types";
 import { DataTable } from "../../components/DataTable";
 import { Time } from "../../components/Time";
 import { renderMarkdown } from "../../lib/markdown";
@@ -11,6 +12,31 @@ function typeText(s: JsonSchema): string {
   if (Array.isArray(s.enum)) return `one of ${s.enum.map((e) => JSON.stringify(e)).join(", ")}`;
   if (Array.isArray(s.type)) return s.type.join(" | ");
   return s.type ?? "any";
+}
+
+/** A dataset schedule's datasets (the condition itself is the schedule text above), each with whether an update waits for the next run. */
+function DatasetScheduleFacts({ schedule }: { schedule: DatasetSchedule }) {
+  const queued = new Map(schedule.queued.map((q) => [q.uri, q.since]));
+  return (
+    <div className="dataset-schedule" data-testid="dataset-schedule">
+      <ul className="plain-list">
+        {schedule.uris.map((uri) => (
+          <li key={uri}>
+            <Link to="/datasets" className="mono" title="Datasets page">
+              {uri}
+            </Link>{" "}
+            {queued.has(uri) ? (
+              <span className="muted">
+                · updated <Time value={queued.get(uri)!} relative />, waiting for the next run
+              </span>
+            ) : (
+              <span className="muted">· no update since the last run</span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 export default function DetailsView({ dag }: { dag: DagDetail }) {
@@ -71,6 +97,7 @@ export default function DetailsView({ dag }: { dag: DagDetail }) {
                 {dag.schedule} · {dag.timezone}
               </div>
             )}
+            {dag.datasetSchedule && <DatasetScheduleFacts schedule={dag.datasetSchedule} />}
           </dd>
           <dt>Start</dt>
           <dd>

@@ -1,6 +1,8 @@
-/** Summary of the selected run above the tab content: state, type, dates, duration, conf, actions. */
+/** Summary of the selected run above the tab content: state, type, dates, duration, conf, what triggered it, actions. */
 import { useState } from "react";
+import { Link } from "react-router";
 import { useRun } from "../../api/hooks";
+import type { ConsumedDatasetEvent } from "../../api/types";
 import { ErrorBanner, Skeleton } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
 import { StateBadge, StateSquare } from "../../components/State";
@@ -9,13 +11,40 @@ import { stateLabel } from "../../lib/states";
 import { formatDuration, spanMs } from "../../lib/time";
 import { RunActions } from "./RunActions";
 
+/** The dataset events a dataset-triggered run consumed: which producing task's success updated which dataset. */
+function ConsumedEvents({ events, total }: { events: ConsumedDatasetEvent[]; total: number }) {
+  return (
+    <div className="consumed-events" data-testid="consumed-events">
+      <ul className="plain-list">
+        {events.map((e) => (
+          <li key={e.id}>
+            <span className="mono">{e.uri}</span>
+            <span className="muted"> ← </span>
+            <Link className="mono" to={`/dags/${encodeURIComponent(e.dagId)}/grid?run=${encodeURIComponent(e.runId)}&task=${encodeURIComponent(e.taskId)}`}>
+              {e.dagId}.{e.taskId}
+              {e.mapIndex >= 0 ? `[${e.mapIndex}]` : ""}
+            </Link>
+            <span className="muted">
+              {" "}
+              · <Time value={e.createdAt} relative />
+            </span>
+          </li>
+        ))}
+      </ul>
+      {total > events.length && <p className="muted">and {total - events.length} older (the newest {events.length} are shown)</p>}
+    </div>
+  );
+}
+
 export function RunHeader({ dagId, runId, onClose }: { dagId: string; runId: string; onClose: () => void }) {
   const q = useRun(dagId, runId);
   const now = useNow(1000);
   const [showConf, setShowConf] = useState(false);
+  const [showEvents, setShowEvents] = useState(false);
   if (q.error) return <ErrorBanner error={q.error} title={`Run ${runId}`} />;
   const run = q.data;
   const conf = run && run.conf && typeof run.conf === "object" && Object.keys(run.conf).length > 0 ? run.conf : null;
+  const consumed = run?.consumedDatasetEvents ?? null;
   return (
     <section className="run-header card" aria-label={`Run ${runId}`} data-testid="run-header">
       <div className="run-header-main">
@@ -78,12 +107,23 @@ export function RunHeader({ dagId, runId, onClose }: { dagId: string; runId: str
               )}
             </dd>
           </div>
+          {consumed && (
+            <div>
+              <dt>Triggered by</dt>
+              <dd>
+                <button type="button" className="btn btn-ghost btn-sm" aria-expanded={showEvents} onClick={() => setShowEvents((s) => !s)}>
+                  {showEvents ? "Hide" : "Show"} {consumed.total} dataset {consumed.total === 1 ? "update" : "updates"}
+                </button>
+              </dd>
+            </div>
+          )}
         </dl>
       ) : (
         <Skeleton width="60%" />
       )}
       {run?.note && <p className="run-note muted">{run.note}</p>}
       {showConf && conf && <pre className="code-block">{JSON.stringify(conf, null, 2)}</pre>}
+      {showEvents && consumed && <ConsumedEvents events={consumed.events} total={consumed.total} />}
     </section>
   );
 }

@@ -19,6 +19,14 @@ interface Props {
   onTrigger: (dagId: string) => void;
 }
 
+/** The schedule cell's tooltip: the cron as written, what a dataset schedule means, or manual. */
+function scheduleTitle(dag: DagSummary): string {
+  if (dag.schedule) return `${dag.schedule} (${dag.timezone})`;
+  // The API describes dataset schedules as "on datasets: ..." (the list carries no condition of its own).
+  if (dag.scheduleDescription.startsWith("on datasets:")) return "Runs when these datasets update (their producing tasks succeed)";
+  return "Runs only when triggered";
+}
+
 export const DagRow = memo(function DagRow({ dag, activeTag, onTag, onTrigger }: Props) {
   const { can } = useAuth();
   const pause = usePauseDag();
@@ -67,7 +75,7 @@ export const DagRow = memo(function DagRow({ dag, activeTag, onTag, onTrigger }:
         </div>
       </td>
       <td>
-        <span title={dag.schedule ? `${dag.schedule} (${dag.timezone})` : "Runs only when triggered"}>{dag.scheduleDescription}</span>
+        <span title={scheduleTitle(dag)}>{dag.scheduleDescription}</span>
       </td>
       <td>{dag.nextRun ? <Time value={dag.nextRun.runAfter} relative /> : <span className="muted">—</span>}</td>
       <td>{runs === undefined ? null : last ? <StateBadge state={last.state} size="sm" /> : <span className="muted">—</span>}</td>

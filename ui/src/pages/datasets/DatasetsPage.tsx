@@ -1,7 +1,8 @@
 /**
  * Datasets: every URI a task produces or consumes, who produces and consumes
- * it, a graph of task → dataset → consumer, and the latest events (each
- * success of a producing task).
+ * it, the DAGs scheduled on it, a graph of task → dataset → consumer, and the
+ * latest events (each success of a producing task) with the runs they
+ * triggered.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
@@ -20,10 +21,16 @@ interface Ref {
   dagId: string;
   taskId: string | null;
 }
+interface ScheduledDag {
+  dagId: string;
+  paused: boolean;
+  queued: boolean;
+}
 interface Dataset {
   uri: string;
   producers: { dagId: string; taskId: string }[];
   consumers: Ref[];
+  scheduledDags: ScheduledDag[];
   lastEvent: { dagId: string; runId: string; taskId: string; mapIndex: number; createdAt: string; extra: unknown } | null;
   eventCount: number;
 }
@@ -36,6 +43,7 @@ interface DatasetEvent {
   mapIndex: number;
   createdAt: string;
   extra: unknown;
+  triggeredRuns: { dagId: string; runId: string }[];
 }
 
 const PAGE = 50;
@@ -43,6 +51,33 @@ const nodeTypes = { dataset: DatasetNode, task: ProducerNode };
 
 function taskHref(dagId: string, runId: string, taskId: string) {
   return `/dags/${encodeURIComponent(dagId)}/grid?run=${encodeURIComponent(runId)}&task=${encodeURIComponent(taskId)}`;
+}
+
+function runHref(dagId: string, runId: string) {
+  return `/dags/${encodeURIComponent(dagId)}/grid?run=${encodeURIComponent(runId)}`;
+}
+
+/** DAGs scheduled on a dataset: whether one of its updates waits for their next run, and whether they are paused. */
+function ScheduledList({ dags }: { dags: ScheduledDag[] }) {
+  if (dags.length === 0) return <NoValue />;
+  return (
+    <div className="ref-list">
+      {dags.map((d) => (
+        <span key={d.dagId} className="ref-link">
+          <Link to={`/dags/${encodeURIComponent(d.dagId)}/details`} className="mono" title={`${d.dagId} runs when this dataset updates (see its schedule)`}>
+            {d.dagId}
+          </Link>
+          {d.queued && (
+            <span className="muted" title="This dataset updated since the DAG's last dataset-triggered run; the update waits for the rest of its condition or the next scheduler pass">
+              {" "}
+              · update queued
+            </span>
+          )}
+          {d.paused && <span className="muted"> · paused</span>}
+        </span>
+      ))}
+    </div>
+  );
 }
 
 function RefList({ refs }: { refs: Ref[] }) {
@@ -162,7 +197,7 @@ export default function DatasetsPage() {
               <div className="card-head">
                 <h2 id="ds-list-h">All datasets</h2>
               </div>
-              <DataTable columns={["URI", "Producers", "Consumers", "Last event", { label: "Events", num: true }]}>
+              <DataTable columns={["URI", "Producers", "Consumers", "Scheduled DAGs", "Last event", { label: "Events", num: true }]}>
                 {datasets.map((d) => (
                   <tr key={d.uri} data-testid={`dataset-row-${d.uri}`} className={d.uri === uri ? "row-selected" : undefined}>
                     <td>
@@ -174,7 +209,10 @@ export default function DatasetsPage() {
                       <RefList refs={d.producers} />
                     </td>
                     <td>
-                      <RefList refs={d.consumers} />
+                      <RefList refs={d.consumers.filter((c) => c.taskId !== null)} />
+                    </td>
+                    <td>
+                      <ScheduledList dags={d.scheduledDags ?? []} />
                     </td>
                     <td>
                       {d.lastEvent ? (
@@ -214,7 +252,7 @@ export default function DatasetsPage() {
           }
         >
           {(rows) => (
-            <DataTable compact columns={["When", "Dataset", "Produced by", "Run", "Extra"]}>
+            <DataTable compact columns={["When", "Dataset", "Produced by", "Run", "Triggered", "Extra"]}>
               {rows.map((e) => (
                 <tr key={e.id}>
                   <td>
@@ -228,6 +266,19 @@ export default function DatasetsPage() {
                     </Link>
                   </td>
                   <td className="mono muted">{e.runId}</td>
+                  <td>
+                    {e.triggeredRuns?.length ? (
+                      <div className="ref-list">
+                        {e.triggeredRuns.map((r) => (
+                          <Link key={`${r.dagId}/${r.runId}`} to={runHref(r.dagId, r.runId)} className="mono ref-link" title={`Run ${r.runId} of ${r.dagId}`}>
+                            {r.dagId}
+                          </Link>
+                        ))}
+                      </div>
+                    ) : (
+                      <NoValue />
+                    )}
+                  </td>
                   <td className="mono extra-cell" title={e.extra == null ? undefined : JSON.stringify(e.extra)}>
                     {e.extra == null ? "—" : JSON.stringify(e.extra)}
                   </td>
