@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { relative } from "node:path";
 import type { Command } from "commander";
+import { conditionText } from "../../core/datasetSchedule.js";
 import { describeSchedule, parseSchedule } from "../../core/schedule.js";
 import { ErrorCode, SluiceError } from "../../core/errors.js";
 import { dagSpecOf } from "../../store/dagQueries.js";
@@ -34,6 +35,11 @@ export function registerDags(program: Command): void {
         if (opts.scan) await scanDags(store, config);
         const rows = await store.dags.list({ activeOnly: true });
         const errors = await store.dags.importErrors();
+        const onDatasets = await store.datasets.schedulesOf(rows.map((r) => r.dag_id));
+        const words = (dagId: string, schedule: string | null, timezone: string) => {
+          const c = onDatasets.get(dagId);
+          return c ? `on datasets: ${conditionText(c)}` : scheduleWords(schedule, timezone);
+        };
         const data = rows.map((r) => ({
           dag_id: r.dag_id,
           file: r.fileloc,
@@ -45,7 +51,7 @@ export function registerDags(program: Command): void {
           version: r.version_hash,
         }));
         print(!!g.json, { dags: data, importErrors: errors }, () => {
-          let out = table(data.map((d) => ({ ...d, schedule: scheduleWords(d.schedule, rows.find((r) => r.dag_id === d.dag_id)!.timezone), tags: d.tags.join(",") })), ["dag_id", "file", "schedule", "paused", "owner", "tags"]);
+          let out = table(data.map((d) => ({ ...d, schedule: words(d.dag_id, d.schedule, rows.find((r) => r.dag_id === d.dag_id)!.timezone), tags: d.tags.join(",") })), ["dag_id", "file", "schedule", "paused", "owner", "tags"]);
           if (errors.length) out += `\n\n${errors.length} file(s) with import errors:\n${errors.map((e) => `  ${e.path}${e.line ? `:${e.line}` : ""}: ${e.message}`).join("\n")}`;
           return out;
         });
@@ -67,7 +73,7 @@ export function registerDags(program: Command): void {
           [
             `DAG ${spec.id}  (${spec.fileloc}, version ${row.version_hash}${row.is_paused ? ", PAUSED" : ""}${row.is_active ? "" : ", INACTIVE"})`,
             spec.description ? `  ${spec.description}` : "",
-            `  schedule: ${scheduleWords(spec.schedule, spec.timezone)}; catchup ${spec.catchup}; max active runs ${spec.maxActiveRuns}; max active tasks ${spec.maxActiveTasks}`,
+            `  schedule: ${spec.datasetSchedule ? `on datasets: ${conditionText(spec.datasetSchedule)}` : scheduleWords(spec.schedule, spec.timezone)}; catchup ${spec.catchup}; max active runs ${spec.maxActiveRuns}; max active tasks ${spec.maxActiveTasks}`,
             spec.owner ? `  owner: ${spec.owner}` : "",
             spec.tags.length ? `  tags: ${spec.tags.join(", ")}` : "",
             Object.keys(spec.params).length ? `  params: ${JSON.stringify(spec.params)}` : "",
