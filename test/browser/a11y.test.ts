@@ -8,7 +8,8 @@
  * The store is seeded directly (no scheduler): a history of runs with
  * failures and retries (seedBig, small), a DAG with params, docs, source and
  * datasets, dataset events, an import error, a log with ANSI colours and
- * stderr lines, and admin data (variables, a connection, a pool, users).
+ * stderr lines, admin data (variables, a connection, a pool, users), and
+ * mapped tasks with DuckDB and Spark results (mappedSeed.ts).
  * The SQLite run also saves screenshots of the seeded history (a fuller grid
  * than the journey's single run) for the README.
  */
@@ -22,6 +23,7 @@ import { dataset } from "../../src/sdk/dataset.js";
 import { axe, launchBrowser, screenshot, signInWithCookie, startApiServer, type Browser, type RunningApi, type TestUser } from "../helpers/browser.js";
 import { DIALECTS } from "../helpers/db.js";
 import { BIG_DAG_ID, seedBig } from "../helpers/seedBig.js";
+import { FEATURIZE_FAILED, FEATURIZE_LOG, MAPPED_DAG, seedMapped, type MappedSeed } from "./mappedSeed.js";
 
 const RAW = dataset("s3://lake/churn/raw_events");
 const FEATURES = dataset("s3://lake/churn/features");
@@ -66,6 +68,7 @@ const LOG_MARKER = "scored 48211 customers";
 interface Seeded {
   failedRunId: string;
   failedTaskId: string;
+  mapped: MappedSeed;
 }
 
 async function seed(server: RunningApi, admin: TestUser): Promise<Seeded> {
@@ -107,7 +110,8 @@ async function seed(server: RunningApi, admin: TestUser): Promise<Seeded> {
   await post("/pools", { name: "warehouse", slots: 4, description: "Concurrent warehouse queries" });
   await server.createUser("operator", "olga");
   await server.createUser("viewer", "vic");
-  return { failedRunId: failedRun.run_id, failedTaskId: ti.task_id };
+  const mapped = await seedMapped(store, now);
+  return { failedRunId: failedRun.run_id, failedTaskId: ti.task_id, mapped };
 }
 
 /** The little of the page's DOM that animationsSettled reads (the tests compile without the DOM library). */
@@ -243,6 +247,36 @@ for (const dialect of DIALECTS) {
         },
         { shot: "history-task-panel" },
       );
+    });
+
+    it("task panel, mapped mode: counts by state, the instance list and a failed instance's log", async () => {
+      const q = `?run=${encodeURIComponent(seeded.mapped.runId)}&task=featurize&mapIndex=${FEATURIZE_FAILED}`;
+      await check(`/dags/${MAPPED_DAG}/grid${q}`, async (p) => {
+        const panel = p.getByTestId("task-panel");
+        await panel.getByTestId("mapped-instances").getByTestId(`mapped-instance-${FEATURIZE_FAILED}`).waitFor();
+        await panel.getByTestId("mapped-counts").getByTestId("mapped-count-failed").waitFor();
+        await panel.getByTestId("log-view").getByText(FEATURIZE_LOG).waitFor();
+      });
+    });
+
+    it("task panel, mapped mode: a DuckDB instance's result summary", async () => {
+      await check(`/dags/${MAPPED_DAG}/grid?run=${encodeURIComponent(seeded.mapped.runId)}&task=featurize&mapIndex=1`, async (p) => {
+        const panel = p.getByTestId("task-panel");
+        await panel.getByRole("tab", { name: "Result" }).click();
+        await panel.getByTestId("duckdb-result").getByTestId("duckdb-schema").waitFor();
+      });
+    });
+
+    it("task panel: a Spark task's result summary", async () => {
+      await check(`/dags/${MAPPED_DAG}/grid?run=${encodeURIComponent(seeded.mapped.runId)}&task=aggregate_on_spark`, async (p) => {
+        const panel = p.getByTestId("task-panel");
+        await panel.getByRole("tab", { name: "Result" }).click();
+        await panel.getByTestId("spark-result").waitFor();
+      });
+    });
+
+    it("DAG page: graph with mapped tasks not expanded yet", async () => {
+      await check(`/dags/${MAPPED_DAG}/graph?run=${encodeURIComponent(seeded.mapped.pendingRunId)}`, (p) => p.locator('[data-testid="node-featurize"][data-mapped="true"]').waitFor());
     });
 
     it("datasets", async () => {

@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, seg } from "./client";
 import { keys } from "./keys";
-import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, Structure, TaskDetail, TaskInstance } from "./types";
+import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
 
 export function useImportErrors() {
   return useQuery({
@@ -41,11 +41,29 @@ export function useRunTasks(dagId: string, runId: string | null) {
   });
 }
 
-export function useTaskDetail(dagId: string, runId: string | null, taskId: string | null) {
+/** One task instance with its tries; mapIndex -1 for an unmapped task. */
+export function useTaskDetail(dagId: string, runId: string | null, taskId: string | null, mapIndex = -1, enabled = true) {
   return useQuery({
-    queryKey: keys.task(dagId, runId ?? "", taskId ?? ""),
-    queryFn: () => api<TaskDetail>(`/dags/${seg(dagId)}/runs/${seg(runId!)}/tasks/${seg(taskId!)}`),
-    enabled: !!runId && !!taskId,
+    queryKey: [...keys.task(dagId, runId ?? "", taskId ?? ""), "instance", mapIndex],
+    queryFn: () => api<TaskDetail>(`/dags/${seg(dagId)}/runs/${seg(runId!)}/tasks/${seg(taskId!)}`, { query: { mapIndex: mapIndex >= 0 ? mapIndex : undefined } }),
+    enabled: enabled && !!runId && !!taskId,
+  });
+}
+
+/**
+ * One page of a task's instances (by map index, optionally of one state) and
+ * its counts by state. The previous page stays on screen while the next one
+ * loads, so paging and filtering do not flash a skeleton.
+ */
+export function useTaskInstances(dagId: string, runId: string, taskId: string, page: { state: string | null; offset: number; limit: number }) {
+  return useQuery({
+    queryKey: [...keys.instances(dagId, runId, taskId), page],
+    queryFn: () =>
+      api<TaskInstances>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}/instances`, {
+        query: { state: page.state ?? undefined, offset: page.offset, limit: page.limit },
+      }),
+    // Only the same task's previous page: another task's list must not stand in for this one.
+    placeholderData: (prev, prevQuery) => (prevQuery?.queryKey[2] === runId && prevQuery.queryKey[4] === taskId ? prev : undefined),
   });
 }
 

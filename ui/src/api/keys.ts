@@ -18,6 +18,8 @@ export const keys = {
   run: (dagId: string, runId: string) => ["run", dagId, runId] as const,
   runTasks: (dagId: string, runId: string) => ["run", dagId, runId, "tasks"] as const,
   task: (dagId: string, runId: string, taskId: string) => ["run", dagId, runId, "task", taskId] as const,
+  /** A task's instances (mapped tasks); under task(): a task event refreshes it. */
+  instances: (dagId: string, runId: string, taskId: string) => ["run", dagId, runId, "task", taskId, "instances"] as const,
   result: (dagId: string, runId: string, taskId: string) => ["run", dagId, runId, "task", taskId, "result"] as const,
   gridOf: (dagId: string) => ["grid", dagId] as const,
   gridPage: (dagId: string, page: number, size: number) => ["grid", dagId, page, size] as const,

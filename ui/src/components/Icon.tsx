@@ -48,6 +48,12 @@ const PATHS = {
   eye: "M1.5 10S4.5 4 10 4s8.5 6 8.5 6-3 6-8.5 6-8.5-6-8.5-6zM10 7.5a2.5 2.5 0 100 5 2.5 2.5 0 000-5z",
   follow: "M10 3v11M5.5 9.5L10 14l4.5-4.5M4 17h12",
   wrap: "M3 5h14M3 10h11a2.5 2.5 0 010 5h-3M12.5 13.5L11 15l1.5 1.5M3 15h5",
+  /** DuckDB tasks: a round head with a beak, after DuckDB's logo. */
+  duck: "M8 4.5a5.5 5.5 0 100 11 5.5 5.5 0 000-11zM12.5 8.5h4a1.5 1.5 0 010 3h-4",
+  /** Spark tasks: a four-pointed spark, after Apache Spark's logo. */
+  spark: "M10 2l1.9 6.1L18 10l-6.1 1.9L10 18l-1.9-6.1L2 10l6.1-1.9z",
+  /** Mapped tasks: stacked cards. */
+  stack: "M6 3.5h11v9H6zM3.5 6v10.5H14",
 } as const;
 
 export type IconName = keyof typeof PATHS;

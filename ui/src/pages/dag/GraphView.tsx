@@ -1,7 +1,8 @@
 /**
  * The DAG as a graph laid out left to right, coloured by the task states of
- * the chosen run; mapped tasks show their instance counts. Click a task to
- * open its instance in the task panel.
+ * the chosen run; mapped tasks are drawn as stacks from their declaration on
+ * and show their instance counts once expanded. Click a task to open it in
+ * the task panel (a mapped one with its list of instances).
  */
 import { useMemo } from "react";
 import { useRun, useRunTasks, useStructure } from "../../api/hooks";
@@ -40,7 +41,15 @@ export default function GraphView({ dagId, runId: selected, selectedTaskId, onSe
     return structure.data.tasks.map((t) => {
       const inst = byTask.get(t.taskId) ?? [];
       const mapped = inst.filter((i) => i.mapIndex >= 0);
-      let data: TaskNodeData = { taskId: t.taskId, kind: t.kind, triggerRule: t.triggerRule, state: inst[0]?.state ?? null, tryNumber: inst[0]?.tryNumber ?? 0 };
+      let data: TaskNodeData = {
+        taskId: t.taskId,
+        kind: t.kind,
+        triggerRule: t.triggerRule,
+        state: inst[0]?.state ?? null,
+        tryNumber: inst[0]?.tryNumber ?? 0,
+        mapped: t.mapped,
+        expandFrom: t.expandFrom ?? null,
+      };
       if (mapped.length > 0) {
         const mapStates: Record<string, number> = {};
         for (const m of mapped) mapStates[m.state] = (mapStates[m.state] ?? 0) + 1;
@@ -91,7 +100,8 @@ export default function GraphView({ dagId, runId: selected, selectedTaskId, onSe
         {nodes.map((n) => (
           <li key={n.id}>
             <button type="button" disabled={!runId || n.data.state === null} onClick={() => runId && onSelectTask(runId, n.id, -1)}>
-              {n.id}: {stateLabel(n.data.state)}
+              {n.id}
+              {n.data.mapped ? " (mapped)" : ""}: {stateLabel(n.data.state)}
             </button>
           </li>
         ))}

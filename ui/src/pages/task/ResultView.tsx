@@ -2,7 +2,8 @@
  * What the task returned: a table preview when the value is tabular or CSV
  * text (first 50 rows × 20 columns), one per table-valued property when the
  * value is an object holding tables ("Table: sample"), and the whole value
- * as a JSON tree or, for a string, as text.
+ * as a JSON tree or, for a string, as text. DuckDB and Spark tasks' results
+ * get a summary above (KindResult).
  */
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
@@ -11,13 +12,9 @@ import { keys } from "../../api/keys";
 import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
 import { JsonTree } from "../../components/JsonTree";
+import { formatBytes } from "../../lib/bytes";
 import { cellText, findTables, type TablePreview } from "../../lib/tabular";
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
+import { KindResult, summarisedProps } from "./KindResult";
 
 interface Props {
   dagId: string;
@@ -25,16 +22,22 @@ interface Props {
   taskId: string;
   mapIndex: number;
   state: string;
+  /** The task's kind, when known: DuckDB and Spark results get a summary. */
+  kind?: string;
 }
 
-export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
+export function ResultView({ dagId, runId, taskId, mapIndex, state, kind }: Props) {
   const q = useQuery({
     queryKey: [...keys.result(dagId, runId, taskId), mapIndex, state],
     queryFn: () =>
       api<{ value: unknown; sizeBytes: number }>(`/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}/result`, { query: { mapIndex: mapIndex >= 0 ? mapIndex : undefined } }),
     enabled: state === "success",
   });
-  const tables = useMemo(() => (q.data ? findTables(q.data.value) : []), [q.data]);
+  const tables = useMemo(() => {
+    if (!q.data) return [];
+    const shown = summarisedProps(kind, q.data.value);
+    return findTables(q.data.value).filter((t) => t.prop === null || !shown.includes(t.prop));
+  }, [q.data, kind]);
   // null: the default view, the table when the whole value is one, else the raw value (it holds the rest of the result).
   const [picked, setPicked] = useState<string | null>(null);
 
@@ -55,6 +58,7 @@ export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
 
   return (
     <div className="result">
+      <KindResult kind={kind} value={value} />
       <div className="result-head">
         {tables.length > 0 && (
           <div className="segmented" role="group" aria-label="Show result as">
@@ -65,7 +69,7 @@ export function ResultView({ dagId, runId, taskId, mapIndex, state }: Props) {
             ))}
           </div>
         )}
-        <span className="muted">{bytes(sizeBytes)}</span>
+        <span className="muted">{formatBytes(sizeBytes)}</span>
         <div className="toolbar-spacer" />
         <button type="button" className="btn btn-sm" onClick={copy}>
           <Icon name="copy" /> Copy

@@ -1,6 +1,8 @@
 /**
  * Clear (with downstream / upstream / only-failed options and the dry-run
- * list in the confirmation) and mark success / failed for one task instance.
+ * list in the confirmation) and mark success / failed for one task instance
+ * (of a mapped task: the one with `mapIndex`); with `allInstances`, only
+ * "Clear all instances", for every instance of a mapped task at once.
  * Viewers see the buttons disabled, with the reason as a tooltip.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -30,9 +32,14 @@ interface Props {
   taskId: string;
   mapIndex: number;
   state: string;
+  /** A mapped task's whole set of instances: clear only (marking is per instance). */
+  allInstances?: boolean;
 }
 
-export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
+/** The confirmation lists at most this many instances (a clear of a task mapped 5,000 ways would be a long dialog). */
+const LIST_MAX = 100;
+
+export function TaskActions({ dagId, runId, taskId, mapIndex, state, allInstances = false }: Props) {
   const { can } = useAuth();
   const qc = useQueryClient();
   const toast = useToast();
@@ -41,10 +48,12 @@ export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
   const operator = can("operator");
   const why = operator ? undefined : "Viewers cannot clear or mark tasks";
   const base = `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}`;
-  const mapQuery = { mapIndex: mapIndex >= 0 ? mapIndex : undefined };
+  // Without mapIndex the API clears every instance of a mapped task.
+  const mapQuery = { mapIndex: !allInstances && mapIndex >= 0 ? mapIndex : undefined };
+  const name = allInstances ? `every instance of ${taskId}` : mapIndex >= 0 ? `${taskId}[${mapIndex}]` : taskId;
 
   const preview = useQuery({
-    queryKey: ["task-clear-preview", dagId, runId, taskId, mapIndex, opts],
+    queryKey: ["task-clear-preview", dagId, runId, taskId, allInstances ? "all" : mapIndex, opts],
     queryFn: () => api<Cleared>(`${base}/clear`, { method: "POST", body: { ...opts, dryRun: true }, query: mapQuery }),
     enabled: dialog === "clear",
     staleTime: 0,
@@ -58,25 +67,29 @@ export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
   const running = state === "running" || state === "queued";
 
   return (
-    <div className="btn-group" role="group" aria-label="Task actions">
-      <button type="button" className="btn btn-sm" disabled={!operator} title={why ?? "Run this task again"} onClick={() => setDialog("clear")}>
-        <Icon name="refresh" /> Clear
+    <div className="btn-group" role="group" aria-label={allInstances ? "Actions on every instance" : "Task actions"}>
+      <button type="button" className="btn btn-sm" disabled={!operator} title={why ?? (allInstances ? "Run every instance of this task again" : "Run this task again")} onClick={() => setDialog("clear")}>
+        <Icon name="refresh" /> {allInstances ? "Clear all instances" : "Clear"}
       </button>
-      <button type="button" className="btn btn-sm" disabled={!operator || running} title={why ?? (running ? "Wait for the task to finish" : undefined)} onClick={() => setDialog("success")}>
-        <Icon name="check" /> Mark success
-      </button>
-      <button type="button" className="btn btn-sm" disabled={!operator || running} title={why ?? (running ? "Wait for the task to finish" : undefined)} onClick={() => setDialog("failed")}>
-        <Icon name="x" /> Mark failed
-      </button>
+      {!allInstances && (
+        <>
+          <button type="button" className="btn btn-sm" disabled={!operator || running} title={why ?? (running ? "Wait for the task to finish" : undefined)} onClick={() => setDialog("success")}>
+            <Icon name="check" /> Mark success
+          </button>
+          <button type="button" className="btn btn-sm" disabled={!operator || running} title={why ?? (running ? "Wait for the task to finish" : undefined)} onClick={() => setDialog("failed")}>
+            <Icon name="x" /> Mark failed
+          </button>
+        </>
+      )}
 
       <ConfirmDialog
         open={dialog === "clear"}
         onClose={() => setDialog(null)}
-        title={`Clear ${taskId}?`}
+        title={`Clear ${name}?`}
         confirmDisabled={!preview.data || preview.data.cleared.length === 0}
         onConfirm={async () => {
           const r = await api<Cleared>(`${base}/clear`, { method: "POST", body: { ...opts, dryRun: false }, query: mapQuery });
-          done(`Cleared ${r.cleared.length} task ${r.cleared.length === 1 ? "instance" : "instances"}; ${taskId} runs again`);
+          done(`Cleared ${r.cleared.length} task ${r.cleared.length === 1 ? "instance" : "instances"}; ${allInstances ? taskId : name} runs again`);
         }}
       >
         <fieldset className="fieldset clear-options">
@@ -103,7 +116,7 @@ export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
               {preview.data.cleared.length} task {preview.data.cleared.length === 1 ? "instance" : "instances"} will run again:
             </p>
             <ul className="clear-list" aria-label="Task instances to clear">
-              {preview.data.cleared.map((c) => (
+              {preview.data.cleared.slice(0, LIST_MAX).map((c) => (
                 <li key={`${c.taskId}:${c.mapIndex}`}>
                   <span className="mono">
                     {c.taskId}
@@ -113,6 +126,7 @@ export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
                 </li>
               ))}
             </ul>
+            {preview.data.cleared.length > LIST_MAX && <p className="muted">… and {(preview.data.cleared.length - LIST_MAX).toLocaleString()} more.</p>}
           </div>
         )}
       </ConfirmDialog>
@@ -120,12 +134,12 @@ export function TaskActions({ dagId, runId, taskId, mapIndex, state }: Props) {
       <ConfirmDialog
         open={dialog === "success" || dialog === "failed"}
         onClose={() => setDialog(null)}
-        title={`Mark ${taskId} ${dialog === "failed" ? "failed" : "success"}?`}
+        title={`Mark ${name} ${dialog === "failed" ? "failed" : "success"}?`}
         danger={dialog === "failed"}
         onConfirm={async () => {
           const s = dialog === "failed" ? "failed" : "success";
           await api(`${base}/mark`, { method: "POST", body: { state: s }, query: mapQuery });
-          done(`Marked ${taskId} ${s}`);
+          done(`Marked ${name} ${s}`);
         }}
       >
         <p>

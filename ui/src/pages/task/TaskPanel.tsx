@@ -1,77 +1,53 @@
 /**
  * The task instance panel: a drawer on the right of the DAG page
- * (?run=…&task=…). State, tries, timestamps, where it ran; logs per try with
- * live tail; the result value; clear and mark. Esc closes it.
+ * (?run=…&task=…[&mapIndex=…]). For an unmapped task, its one instance
+ * (InstanceDetail: state, tries, logs with live tail, result, clear and
+ * mark). For a mapped task, its instances first (counts by state, a paged
+ * list, "Clear all instances"), and the chosen one, by map index, below.
+ * Esc closes it.
  */
-import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { useEffect, useId, useState } from "react";
 import { ApiError } from "../../api/client";
-import { useRun, useRunTasks, useStructure, useTaskDetail } from "../../api/hooks";
-import type { TaskDetail } from "../../api/types";
+import { useRun, useStructure, useTaskDetail, useTaskInstances } from "../../api/hooks";
 import { EmptyState, ErrorBanner, SkeletonRows } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
 import { StateBadge } from "../../components/State";
-import { Time, useNow } from "../../components/Time";
-import { stateColor, stateLabel } from "../../lib/states";
-import { formatDuration, spanMs } from "../../lib/time";
-import { LogView } from "./LogView";
-import { ResultView } from "./ResultView";
-import { TaskActions } from "./TaskActions";
-import { TriesTable } from "./TriesTable";
+import { InstanceDetail, type InstanceTab } from "./InstanceDetail";
+import { MappedInstances } from "./MappedInstances";
 
-type Tab = "logs" | "result" | "tries" | "task";
-
-/** States whose instance is failed now: its error is the reason, in red. */
-const FAILED_STATES = new Set(["failed", "up_for_retry", "upstream_failed"]);
-
-/**
- * The instance's error. Red only while it explains the current state; once
- * the instance was marked success or cleared, the old error stays reachable
- * but collapsed and neutral, named by its try, so nobody reads a green
- * instance as broken.
- */
-function TryError({ state, error, tries }: { state: string; error: string | null; tries: TaskDetail["tries"] }) {
-  if (!error) return null;
-  if (FAILED_STATES.has(state)) {
-    return (
-      <div className="banner banner-error" role="note" data-testid="ti-error">
-        <Icon name="alert" />
-        <pre className="ti-error">{error}</pre>
-      </div>
-    );
-  }
-  const from = [...tries].reverse().find((t) => t.error === error) ?? [...tries].reverse().find((t) => t.error);
-  return (
-    <details className="ti-past-error" data-testid="ti-past-error">
-      <summary>
-        <Icon name="alert" size={14} />
-        {from ? `Error of try ${from.tryNumber}` : "Earlier error"}
-        <span className="muted"> · the instance is {stateLabel(state).toLowerCase()} now</span>
-      </summary>
-      <pre className="ti-error">{error}</pre>
-    </details>
-  );
-}
+/** Instances per page of a mapped task's list. */
+const PAGE = 100;
 
 interface Props {
   dagId: string;
   runId: string;
   taskId: string;
+  /** The chosen instance of a mapped task, or -1. */
   mapIndex: number;
   onClose: () => void;
-  /** Show another instance of a mapped task. */
+  /** Show another instance of a mapped task (-1: none chosen). */
   onMapIndex: (mapIndex: number) => void;
 }
 
+/** The list page that holds `mapIndex` when the list is not filtered (instances are numbered 0..n-1). */
+const pageOf = (mapIndex: number) => (mapIndex >= 0 ? Math.floor(mapIndex / PAGE) * PAGE : 0);
+
 export default function TaskPanel({ dagId, runId, taskId, mapIndex, onClose, onMapIndex }: Props) {
-  const ti = useTaskDetail(dagId, runId, taskId);
   const run = useRun(dagId, runId);
-  const siblings = useRunTasks(dagId, runId);
   const structure = useStructure(dagId, run.data?.versionHash);
-  const now = useNow(1000);
-  const [tab, setTab] = useState<Tab>("logs");
-  const [pickedTry, setPickedTry] = useState<number | null>(null);
+  const [tab, setTab] = useState<InstanceTab>("logs");
   const titleId = useId();
-  const panel = useRef<HTMLElement>(null);
+  // The list's filter and page belong to one task, and follow an instance chosen from outside the
+  // list (a link, back/forward) to its page. Adjusted while rendering, so no request goes out for a stale page.
+  const taskKey = `${runId}\u0000${taskId}`;
+  const [list, setList] = useState(() => ({ taskKey, mapIndex, filter: null as string | null, offset: pageOf(mapIndex) }));
+  if (list.taskKey !== taskKey) {
+    setList({ taskKey, mapIndex, filter: null, offset: pageOf(mapIndex) });
+  } else if (list.mapIndex !== mapIndex) {
+    const outside = list.filter === null && mapIndex >= 0 && (mapIndex < list.offset || mapIndex >= list.offset + PAGE);
+    setList({ ...list, mapIndex, offset: outside ? pageOf(mapIndex) : list.offset });
+  }
+  const { filter, offset } = list;
 
   // Esc closes the panel, unless a dialog (which handles Esc itself) is open.
   useEffect(() => {
@@ -83,195 +59,94 @@ export default function TaskPanel({ dagId, runId, taskId, mapIndex, onClose, onM
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
 
-  useEffect(() => setPickedTry(null), [runId, taskId, mapIndex]);
-
-  const d = ti.data;
-  // Follow the newest try unless the user picked one.
-  const tryNumber = pickedTry ?? d?.tryNumber ?? 0;
-  const tries = useMemo(() => {
-    const n = d?.tryNumber ?? 0;
-    return Array.from({ length: n }, (_, i) => i + 1);
-  }, [d?.tryNumber]);
-  const mapped = (siblings.data?.tasks ?? []).filter((t) => t.taskId === taskId && t.mapIndex >= 0);
+  const inst = useTaskInstances(dagId, runId, taskId, { state: filter, offset, limit: PAGE });
+  const mapped = inst.data?.mapped === true;
+  // An unmapped task (or a mapped one not expanded yet) is one instance at -1; a mapped one needs an index.
+  const ti = useTaskDetail(dagId, runId, taskId, mapIndex, mapIndex >= 0 || (inst.data !== undefined && !mapped));
   const def = structure.data?.tasks.find((t) => t.taskId === taskId);
+  const d = ti.data;
+  const showInstance = !mapped || mapIndex >= 0;
+
+  const notFound = (err: unknown) =>
+    err instanceof ApiError && err.status === 404 ? (
+      <EmptyState title="No such task instance" icon="search">
+        {err.message}
+      </EmptyState>
+    ) : (
+      <ErrorBanner error={err} onRetry={() => void (inst.error ? inst.refetch() : ti.refetch())} />
+    );
 
   return (
-    <aside className="task-panel" data-testid="task-panel" aria-labelledby={titleId} ref={panel}>
+    <aside className="task-panel" data-testid="task-panel" data-mapped={mapped ? "true" : undefined} aria-labelledby={titleId}>
       <header className="task-panel-head">
         <div className="task-panel-title">
-          <span className="section-title">Task instance</span>
+          <span className="section-title">{mapped && mapIndex < 0 ? "Mapped task" : "Task instance"}</span>
           <h2 id={titleId} className="mono">
             {taskId}
             {mapIndex >= 0 && <span className="muted">[{mapIndex}]</span>}
           </h2>
           <span className="muted mono task-panel-run">{runId}</span>
         </div>
-        {d && <StateBadge state={d.state} />}
+        {showInstance && d && <StateBadge state={d.state} />}
         <button type="button" className="icon-btn" aria-label="Close task panel" onClick={onClose}>
           <Icon name="close" />
         </button>
       </header>
       <div className="task-panel-body">
-        {ti.error ? (
-          ti.error instanceof ApiError && ti.error.status === 404 ? (
-            <EmptyState title="No such task instance" icon="search">
-              {ti.error.message}
-            </EmptyState>
-          ) : (
-            <ErrorBanner error={ti.error} onRetry={() => void ti.refetch()} />
-          )
-        ) : !d ? (
+        {inst.error ? (
+          notFound(inst.error)
+        ) : !inst.data ? (
           <SkeletonRows rows={5} cols={2} />
         ) : (
           <>
-            <dl className="ti-facts">
-              <div>
-                <dt>Try</dt>
-                <dd>
-                  {d.tryNumber} of {d.maxTries}
-                </dd>
-              </div>
-              <div>
-                <dt>Started</dt>
-                <dd>
-                  <Time value={d.startDate} />
-                </dd>
-              </div>
-              <div>
-                <dt>Ended</dt>
-                <dd>
-                  <Time value={d.endDate} />
-                </dd>
-              </div>
-              <div>
-                <dt>Duration</dt>
-                <dd className="num">{formatDuration(d.durationMs ?? spanMs(d.startDate, d.endDate, now))}</dd>
-              </div>
-              <div>
-                <dt>Queued</dt>
-                <dd>
-                  <Time value={d.queuedAt} />
-                </dd>
-              </div>
-              <div>
-                <dt>Host · PID</dt>
-                <dd className="mono">
-                  {d.hostname ?? "—"}
-                  {d.pid !== null ? ` · ${d.pid}` : ""}
-                </dd>
-              </div>
-              <div>
-                <dt>Pool · queue</dt>
-                <dd>
-                  {d.pool} · {d.queue}
-                </dd>
-              </div>
-              {d.nextTryAt && (
-                <div>
-                  <dt>Next try</dt>
-                  <dd>
-                    <Time value={d.nextTryAt} relative />
-                  </dd>
-                </div>
-              )}
-            </dl>
-            <TryError state={d.state} error={d.error} tries={d.tries} />
-            <div className="task-panel-actions">
-              <TaskActions dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} state={d.state} />
-              {mapped.length > 0 && (
-                <label className="field-row">
-                  <span className="field-label">Instance</span>
-                  <select className="select" value={mapIndex} onChange={(e) => onMapIndex(Number(e.target.value))}>
-                    {mapped.map((m) => (
-                      <option key={m.mapIndex} value={m.mapIndex}>
-                        [{m.mapIndex}] {m.state}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-              )}
-            </div>
-            <div className="tabs" role="tablist" aria-label="Task instance views">
-              {(
-                [
-                  ["logs", "Logs"],
-                  ["result", "Result"],
-                  ["tries", `Tries (${d.tries.length})`],
-                  ["task", "Task"],
-                ] as [Tab, string][]
-              ).map(([id, label]) => (
-                <button key={id} type="button" role="tab" id={`tp-tab-${id}`} aria-controls={`tp-pane-${id}`} aria-selected={tab === id} className="tab" onClick={() => setTab(id)}>
-                  {label}
-                </button>
-              ))}
-            </div>
-            <div className="task-panel-pane" role="tabpanel" id={`tp-pane-${tab}`} aria-labelledby={`tp-tab-${tab}`}>
-              {tab === "logs" &&
-                (tries.length === 0 ? (
-                  <EmptyState title="No log yet" icon="clock">
-                    The task has not started; its log appears here when it does.
-                  </EmptyState>
-                ) : (
-                  <>
-                    {tries.length > 1 && (
-                      <div className="try-tabs" role="group" aria-label="Try">
-                        {tries.map((n) => {
-                          const t = d.tries.find((x) => x.tryNumber === n);
-                          return (
-                            <button key={n} type="button" className={`try-tab ${n === tryNumber ? "active" : ""}`} aria-pressed={n === tryNumber} onClick={() => setPickedTry(n)}>
-                              <span className="state-dot" style={{ background: stateColor(t?.state ?? d.state) }} aria-hidden="true" />
-                              Try {n}
-                            </button>
-                          );
-                        })}
-                      </div>
-                    )}
-                    <LogView key={`${tryNumber}`} dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} tryNumber={tryNumber} />
-                  </>
-                ))}
-              {tab === "result" && <ResultView dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} state={d.state} />}
-              {tab === "tries" && <TriesTable tries={d.tries} onOpen={(n) => (setPickedTry(n), setTab("logs"))} />}
-              {tab === "task" &&
-                (def ? (
-                  <dl className="kv">
-                    <dt>Kind</dt>
-                    <dd>{def.kind}</dd>
-                    <dt>Trigger rule</dt>
-                    <dd className="mono">{def.triggerRule}</dd>
-                    <dt>Upstream</dt>
-                    <dd className="mono">{def.upstream.join(", ") || "—"}</dd>
-                    <dt>Downstream</dt>
-                    <dd className="mono">{def.downstream.join(", ") || "—"}</dd>
-                    <dt>Retries</dt>
-                    <dd>{def.retries}</dd>
-                    <dt>Timeout</dt>
-                    <dd>{def.timeoutMs ? formatDuration(def.timeoutMs) : "none"}</dd>
-                    <dt>Pool · queue · priority</dt>
-                    <dd>
-                      {def.pool} · {def.queue} · {def.priorityWeight}
-                    </dd>
-                    {def.command && (
-                      <>
-                        <dt>Command</dt>
-                        <dd>
-                          <pre className="code-block">{def.command}</pre>
-                        </dd>
-                      </>
-                    )}
-                    {def.doc && (
-                      <>
-                        <dt>Doc</dt>
-                        <dd>{def.doc}</dd>
-                      </>
-                    )}
-                  </dl>
-                ) : (
-                  <SkeletonRows rows={4} cols={2} />
-                ))}
-            </div>
+            {mapped && (
+              <MappedInstances
+                dagId={dagId}
+                runId={runId}
+                taskId={taskId}
+                data={inst.data}
+                fetching={inst.isPlaceholderData}
+                filter={filter}
+                onFilter={(s) => setList({ ...list, filter: s, offset: 0 })}
+                offset={offset}
+                pageSize={PAGE}
+                onOffset={(o) => setList({ ...list, offset: o })}
+                selected={mapIndex}
+                onSelect={onMapIndex}
+              />
+            )}
+            {!mapped && def?.mapped && <NotExpanded expandFrom={def.expandFrom} state={d?.state} />}
+            {!showInstance ? (
+              <EmptyState title="Choose an instance" icon="layers">
+                Pick a map index above to see its log, tries and result.
+              </EmptyState>
+            ) : ti.error ? (
+              notFound(ti.error)
+            ) : !d ? (
+              <SkeletonRows rows={5} cols={2} />
+            ) : (
+              <>
+                {mapped && <h3 className="section-title mapped-detail-title">Instance [{mapIndex}]</h3>}
+                <InstanceDetail dagId={dagId} runId={runId} taskId={taskId} mapIndex={mapIndex} d={d} def={def} tab={tab} onTab={setTab} />
+              </>
+            )}
           </>
         )}
       </div>
     </aside>
+  );
+}
+
+/** A mapped task whose run has not expanded it: one placeholder instance until its list is known. */
+function NotExpanded({ expandFrom, state }: { expandFrom: string | null; state: string | undefined }) {
+  // Skipped (an empty list) and failed (a bad list) instances say why in their own error.
+  if (state === "skipped" || state === "failed" || state === "upstream_failed") return null;
+  return (
+    <div className="banner banner-info" role="note" data-testid="mapped-pending">
+      <Icon name="layers" />
+      <span>
+        A mapped task: one instance per element of <span className="mono">{expandFrom ?? "its upstream"}</span>&apos;s result, created when {expandFrom ? "that task" : "it"} succeeds.
+      </span>
+    </div>
   );
 }

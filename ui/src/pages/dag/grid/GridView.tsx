@@ -11,6 +11,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useStat
 import type { GridRun, GridTask } from "../../../api/types";
 import { EmptyState, ErrorBanner, SkeletonRows } from "../../../components/Feedback";
 import { Icon } from "../../../components/Icon";
+import { KindIcon, kindLabel } from "../../../components/TaskKind";
 import { usePrefs } from "../../../lib/prefs";
 import { stateColor, stateLabel } from "../../../lib/states";
 import { formatDuration, spanMs } from "../../../lib/time";
@@ -313,12 +314,19 @@ function GridCanvas({ dagId, data, onRange, selectedRunId, selectedTaskId, onSel
               {vrows.map((r) => {
                 const t = tasks[r.index];
                 return (
-                  <div key={r.key} className={`grid-label${selRow === r.index ? " grid-label-selected" : ""}`} style={{ top: r.start - HEAD_H, height: ROW_H }} title={`${t.taskId} (${t.kind}, ${t.triggerRule})`}>
-                    <span className={`kind kind-${t.kind}`} aria-hidden="true">
-                      {t.kind === "shell" ? "$" : "ƒ"}
-                    </span>
+                  <div
+                    key={r.key}
+                    className={`grid-label${selRow === r.index ? " grid-label-selected" : ""}`}
+                    style={{ top: r.start - HEAD_H, height: ROW_H }}
+                    title={`${t.taskId} (${kindLabel(t.kind)}${t.mapped ? ", mapped" : ""}, ${t.triggerRule})`}
+                  >
+                    <KindIcon kind={t.kind} />
                     <span className="grid-label-text">{t.taskId}</span>
-                    {t.mapped && <span className="pill pill-xs">[ ]</span>}
+                    {t.mapped && (
+                      <span className="pill pill-xs" data-testid={`mapped-label-${t.taskId}`}>
+                        [ ]
+                      </span>
+                    )}
                   </div>
                 );
               })}
