@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres } from "../dist/test/helpers/embeddedPostgres.js";
 import { ensureChromium } from "./ensureChromium.mjs";
+import { ensureSpark } from "./ensureSpark.mjs";
 
 // Explicit files, or every compiled *.test.js under dist/test (node 20's directory
 // mode would also run every helper and fixture under a test/ folder).
@@ -31,6 +32,18 @@ if (files.some((f) => /(^|[\\/])test[\\/]browser([\\/]|$)/.test(f))) {
   }
 }
 
+// Spark tests start a real standalone cluster from the pyspark package: install it into
+// .venv/spark (pip, ~450 MB the first time) before anything starts.
+let spark;
+if (files.some((f) => /(^|[\\/])test[\\/]spark([\\/]|$)/.test(f))) {
+  try {
+    spark = ensureSpark();
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}
+
 // The server helper is compiled with the tests (npm test builds first).
 const pg = await startEmbeddedPostgres({ fsync: false, label: "test" });
 
@@ -42,7 +55,7 @@ chmodSync(testTmp, 0o1777);
 
 let code = 1;
 try {
-  const env = { ...process.env, TMPDIR: testTmp, SLUICE_TEST_PG_URL: pg.adminUrl, ...(chromium ? { SLUICE_CHROMIUM: chromium } : {}) };
+  const env = { ...process.env, TMPDIR: testTmp, SLUICE_TEST_PG_URL: pg.adminUrl, ...(chromium ? { SLUICE_CHROMIUM: chromium } : {}), ...(spark ? { SLUICE_TEST_SPARK_HOME: spark.sparkHome, SLUICE_TEST_SPARK_PYTHON: spark.python } : {}) };
   const args = ["--test", "--test-concurrency=2", ...files];
   code = await new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: "inherit", env });

@@ -15,7 +15,8 @@ import { SecretKeyError } from "../secrets/secretBox.js";
  */
 export class ApiProblem extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    /** 502: a system the route reads on the client's behalf (a Spark master) did not answer. */
+    readonly status: 400 | 404 | 409 | 502,
     readonly code: string,
     message: string,
   ) {

@@ -30,6 +30,7 @@ import { datasetRoutes } from "./routes/datasets.js";
 import { eventRoutes } from "./routes/events.js";
 import { gridRoutes } from "./routes/grid.js";
 import { sourceRoutes } from "./routes/sources.js";
+import { sparkRoutes } from "./routes/spark.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { uiRoutes, type UiOptions } from "./ui.js";
 import { ErrorBody } from "./schemas.js";
@@ -159,6 +160,7 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
       eventRoutes(typed, deps);
       gridRoutes(typed, deps);
       sourceRoutes(typed, deps);
+      sparkRoutes(typed, deps);
       typed.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -84,6 +84,8 @@ const ROUTES = [
   ["get", "/datasets/events"],
   ["get", "/dags/{dagId}/versions"],
   ["get", "/dags/{dagId}/source"],
+  ["get", "/spark/clusters"],
+  ["get", "/spark/clusters/{connId}"],
   ...ADMIN_ROUTES,
 ] as const;
 
