@@ -108,7 +108,7 @@ export async function expandInputs(input: string | string[], accept: (path: stri
       const matches = names.filter(accept).sort();
       if (matches.length === 0) {
         throw new PartitionError(
-          `partition(): directory "${abs}" holds no .csv, .tsv, .jsonl or .ndjson file (subdirectories are not searched; use a glob such as "${abs}/**/*.csv").`,
+          `partition(): directory "${abs}" holds no .csv, .tsv, .jsonl, .ndjson or .parquet file (subdirectories are not searched; use a glob such as "${abs}/**/*.csv").`,
           { input: raw },
         );
       }

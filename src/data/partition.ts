@@ -5,7 +5,9 @@
  *
  * CSV is scanned from the start of each file (quote-aware, see csvScan.ts) so
  * a newline inside a quoted field never splits a record; JSON Lines only reads
- * around each boundary. Neither loads a file into memory.
+ * around each boundary. Neither loads a file into memory. Parquet files are
+ * split by row groups from their footers (parquetScan.ts); SQL tables by key
+ * range with partitionTable() (sqlRange.ts).
  */
 import { open, stat } from "node:fs/promises";
 import { extname } from "node:path";
@@ -13,10 +15,12 @@ import { z } from "zod";
 import { readCsvHeader, scanCsvCuts } from "./csvScan.js";
 import { expandInputs } from "./glob.js";
 import { jsonlCuts, sampleBytesPerLine } from "./jsonlScan.js";
+import { ParquetFooterReader, partitionParquet } from "./parquetScan.js";
 import { PartitionError, type FileFormat, type PartitionDescriptor } from "./types.js";
 
 export { readPartition, type ReadPartitionOptions, type CsvRecord } from "./readPartition.js";
 export { PartitionError, type PartitionDescriptor, type CsvPartition, type JsonlPartition, type FileFormat } from "./types.js";
+export type { ParquetPartition, SqlRangePartition, FileRangePartition, SqlEngine, SqlKeyValue } from "./types.js";
 
 /** Used when neither targetBytes nor targetRows is given. */
 export const DEFAULT_TARGET_BYTES = 64 * 1024 * 1024;
@@ -26,8 +30,8 @@ const singleChar = (what: string) =>
 
 const optionsSchema = z
   .strictObject({
-    /** File format; by default taken from the extension (.csv, .tsv, .jsonl, .ndjson). */
-    format: z.enum(["csv", "jsonl"]).optional(),
+    /** File format; by default taken from the extension (.csv, .tsv, .jsonl, .ndjson, .parquet). */
+    format: z.enum(["csv", "jsonl", "parquet"]).optional(),
     /** Approximate size of each partition in bytes (default 64 MiB). */
     targetBytes: z.number().int().positive().optional(),
     /** Records per partition: exact for CSV (counted while scanning), estimated from the first 1 MiB for JSON Lines. */
@@ -45,7 +49,7 @@ const optionsSchema = z
 
 export type PartitionOptions = z.input<typeof optionsSchema>;
 
-const EXTENSIONS: Record<string, FileFormat> = { ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl" };
+const EXTENSIONS: Record<string, FileFormat> = { ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet" };
 const COMPRESSED = new Set([".gz", ".gzip", ".bz2", ".xz", ".zst", ".zip", ".snappy", ".lz4"]);
 
 function formatOf(path: string, given: FileFormat | undefined): FileFormat {
@@ -60,7 +64,7 @@ function formatOf(path: string, given: FileFormat | undefined): FileFormat {
   const format = EXTENSIONS[ext];
   if (!format) {
     throw new PartitionError(
-      `partition(): can't tell the format of "${path}" from its extension "${ext}"; pass format: "csv" or "jsonl" (known extensions: .csv, .tsv, .jsonl, .ndjson).`,
+      `partition(): can't tell the format of "${path}" from its extension "${ext}"; pass format: "csv" or "jsonl" for text, "parquet" for Parquet (known extensions: .csv, .tsv, .jsonl, .ndjson, .parquet).`,
       { path },
     );
   }
@@ -88,9 +92,20 @@ export async function partition(input: string | string[], options: PartitionOpti
     return f !== undefined && (opts.format === undefined || opts.format === f);
   });
   const drafts: Draft[] = [];
-  for (const path of files) {
-    const format = formatOf(path, opts.format);
-    drafts.push(...(format === "csv" ? await partitionCsv(path, opts) : await partitionJsonl(path, opts)));
+  // Parquet footers are read through one DuckDB instance for all files (see parquetScan.ts).
+  const footers = new ParquetFooterReader();
+  try {
+    for (const path of files) {
+      const format = formatOf(path, opts.format);
+      if (format === "parquet") {
+        const target = opts.targetRows !== undefined ? { rows: opts.targetRows } : { bytes: opts.targetBytes ?? DEFAULT_TARGET_BYTES };
+        drafts.push(...(await partitionParquet(footers, path, target)));
+        continue;
+      }
+      drafts.push(...(format === "csv" ? await partitionCsv(path, opts) : await partitionJsonl(path, opts)));
+    }
+  } finally {
+    footers.close();
   }
   return drafts.map((d, index) => ({ ...d, index, of: drafts.length }) as PartitionDescriptor);
 }

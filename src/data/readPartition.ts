@@ -5,7 +5,7 @@
  */
 import { open } from "node:fs/promises";
 import { CsvParser } from "./csvParse.js";
-import { PartitionError, type CsvPartition, type JsonlPartition, type PartitionDescriptor } from "./types.js";
+import { PartitionError, type CsvPartition, type FileRangePartition, type JsonlPartition, type PartitionDescriptor } from "./types.js";
 
 const READ_CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
@@ -21,7 +21,7 @@ export interface ReadPartitionOptions {
 export type CsvRecord = string[] | Record<string, string>;
 
 /** Raw chunks of [start, end). The buffer is reused: consumers must copy what they keep. */
-async function* chunks(desc: PartitionDescriptor): AsyncGenerator<Buffer> {
+async function* chunks(desc: FileRangePartition): AsyncGenerator<Buffer> {
   let fh;
   try {
     fh = await open(desc.path, "r");
@@ -102,7 +102,11 @@ export function readPartition(desc: PartitionDescriptor, options?: ReadPartition
 export function readPartition(desc: PartitionDescriptor, options: ReadPartitionOptions = {}): AsyncIterableIterator<unknown> {
   if (desc.format === "jsonl") return new Flatten(readJsonl(desc));
   if (desc.format === "csv") return new Flatten(readCsv(desc, options));
-  throw new PartitionError(`readPartition(): unknown partition format "${(desc as { format?: unknown }).format}"; expected "csv" or "jsonl".`);
+  const format = (desc as { format?: unknown }).format;
+  if (format === "parquet" || format === "sql-range") {
+    throw new PartitionError(`readPartition(): reads CSV and JSON Lines partitions; read a ${format} partition with a DuckDB task (sources: { input: descriptor }), or with rangePredicate() for a SQL range.`);
+  }
+  throw new PartitionError(`readPartition(): unknown partition format "${format}"; expected "csv" or "jsonl".`);
 }
 
 async function* readJsonl(desc: JsonlPartition): AsyncGenerator<unknown[]> {

@@ -9,7 +9,10 @@ import { runInNewContext } from "node:vm";
 import { after, before, describe, it } from "node:test";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
 import { globToRegExp } from "../../src/data/glob.js";
-import { partition, readPartition, type PartitionDescriptor } from "../../src/data/partition.js";
+import { partition as partitionAny, readPartition, type FileRangePartition as PartitionDescriptor, type PartitionOptions } from "../../src/data/partition.js";
+
+// These tests give CSV and JSON Lines inputs only, which partition() turns into byte ranges (Parquet is in parquet.test.ts).
+const partition = (input: string | string[], options?: PartitionOptions) => partitionAny(input, options) as Promise<PartitionDescriptor[]>;
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
 function rng(seed: number): () => number {
