@@ -354,7 +354,7 @@ describe("partition: inputs", () => {
     const bare = join(dir, "bare");
     await mkdir(bare);
     await writeFile(join(bare, "readme.txt"), "x");
-    await rejects(partition(bare), /bare" holds no \.csv, \.tsv, \.jsonl or \.ndjson file/);
+    await rejects(partition(bare), /bare" holds no \.csv, \.tsv, \.jsonl, \.ndjson or \.parquet file/);
     const csv = join(dir, "quoted.csv");
     await rejects(partition(csv, { targetBytes: 0 }), /invalid options: targetBytes: /);
     await rejects(partition(csv, { targetBytes: -5 }), /invalid options: targetBytes: /);
