@@ -34,6 +34,8 @@ export async function testDag(config: SluiceConfig, dagId: string, conf: Record<
     await store.pools.ensureDefault(config.scheduler.defaultPoolSlots);
     await new DagProcessor(store, pool, config.dagsFolder).scan();
     await pool.stop();
+    // Only the DAG under test runs: the others would get scheduled (or dataset-triggered) runs in this throwaway database.
+    for (const other of await store.dags.list({})) if (other.dag_id !== dagId) await store.dags.setPaused(other.dag_id, true, Date.now());
     const run = await triggerRun(store, dagId, { conf, logicalDate });
     let scheduler: Scheduler | undefined;
     const executor = new InProcessExecutor({
