@@ -16,7 +16,7 @@ import { readCsvHeader, scanCsvCuts } from "./csvScan.js";
 import { expandInputs } from "./glob.js";
 import { jsonlCuts, sampleBytesPerLine } from "./jsonlScan.js";
 import { ParquetFooterReader, partitionParquet } from "./parquetScan.js";
-import { PartitionError, type FileFormat, type PartitionDescriptor } from "./types.js";
+import { PartitionError, type FileFormat, type FilePartition, type PartitionDescriptor } from "./types.js";
 
 export { readPartition, type ReadPartitionOptions, type CsvRecord } from "./readPartition.js";
 export { PartitionError, type PartitionDescriptor, type CsvPartition, type JsonlPartition, type FileFormat } from "./types.js";
@@ -79,7 +79,7 @@ type Draft = Omit<PartitionDescriptor, "index" | "of">;
  * empty file (or a CSV with only a header) gives one empty partition so that
  * each input file is represented; no other partition is empty.
  */
-export async function partition(input: string | string[], options: PartitionOptions = {}): Promise<PartitionDescriptor[]> {
+export async function partition(input: string | string[], options: PartitionOptions = {}): Promise<FilePartition[]> {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
@@ -107,7 +107,7 @@ export async function partition(input: string | string[], options: PartitionOpti
   } finally {
     footers.close();
   }
-  return drafts.map((d, index) => ({ ...d, index, of: drafts.length }) as PartitionDescriptor);
+  return drafts.map((d, index) => ({ ...d, index, of: drafts.length }) as FilePartition);
 }
 
 type ParsedOptions = z.output<typeof optionsSchema>;

@@ -90,6 +90,8 @@ export interface SqlRangePartition {
 export type PartitionDescriptor = CsvPartition | JsonlPartition | ParquetPartition | SqlRangePartition;
 /** Descriptors that are byte ranges of a text file (what readPartition() reads). */
 export type FileRangePartition = CsvPartition | JsonlPartition;
+/** What partition() returns for files: every descriptor names a path. */
+export type FilePartition = CsvPartition | JsonlPartition | ParquetPartition;
 /** Formats of files partition() reads (a SQL table is partitioned by partitionTable()). */
 export type FileFormat = Exclude<PartitionDescriptor["format"], "sql-range">;
 

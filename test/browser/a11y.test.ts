@@ -9,7 +9,8 @@
  * failures and retries (seedBig, small), a DAG with params, docs, source and
  * datasets, dataset events, an import error, a log with ANSI colours and
  * stderr lines, admin data (variables, a connection, a pool, users), and
- * mapped tasks with DuckDB and Spark results (mappedSeed.ts).
+ * mapped tasks with DuckDB and Spark results (mappedSeed.ts); the Spark page
+ * reads a stand-in master (fakeSparkMaster.ts).
  * The SQLite run also saves screenshots of the seeded history (a fuller grid
  * than the journey's single run) for the README.
  */
@@ -23,7 +24,8 @@ import { dataset } from "../../src/sdk/dataset.js";
 import { axe, launchBrowser, screenshot, signInWithCookie, startApiServer, type Browser, type RunningApi, type TestUser } from "../helpers/browser.js";
 import { DIALECTS } from "../helpers/db.js";
 import { BIG_DAG_ID, seedBig } from "../helpers/seedBig.js";
-import { FEATURIZE_FAILED, FEATURIZE_LOG, MAPPED_DAG, seedMapped, type MappedSeed } from "./mappedSeed.js";
+import { startFakeSparkMaster, type FakeMasterState } from "./fakeSparkMaster.js";
+import { FEATURIZE_FAILED, FEATURIZE_LOG, MAPPED_DAG, seedMapped, SPARK_APP_ID, type MappedSeed } from "./mappedSeed.js";
 
 const RAW = dataset("s3://lake/churn/raw_events");
 const FEATURES = dataset("s3://lake/churn/features");
@@ -281,6 +283,45 @@ for (const dialect of DIALECTS) {
 
     it("datasets", async () => {
       await check("/datasets", (p) => p.getByTestId(`dataset-row-${FEATURES.uri}`).waitFor(), { shot: "history-datasets" });
+    });
+
+    it("Spark: no connection yet, a cluster with every kind of state, an unreachable master", async () => {
+      await check("/spark", (p) => p.getByTestId("spark-empty").waitFor());
+      const now = Date.now();
+      const app = (id: string, state: string, minutesAgo: number) => ({ id, name: `job ${id.slice(-4)}`, cores: 2, memoryPerExecutorMb: 2048, user: "sluice", startTime: now - minutesAgo * 60_000, state, durationMs: 90_000 });
+      const driver = (id: string, state: string) => ({ id, state, cores: 1, memoryMb: 1024, startTime: now - 5 * 60_000, worker: "worker-1", mainClass: "org.apache.spark.deploy.SparkSubmit" });
+      const state: FakeMasterState = {
+        status: "ALIVE",
+        workers: [
+          { id: "worker-1", port: 41001, cores: 4, coresUsed: 4, memoryMb: 8192, memoryUsedMb: 4096, state: "ALIVE", lastHeartbeat: now - 3_000 },
+          { id: "worker-2", port: 41002, cores: 4, coresUsed: 0, memoryMb: 8192, memoryUsedMb: 0, state: "DEAD", lastHeartbeat: now - 3_600_000 },
+        ],
+        activeApps: [app("app-20260314102210-0009", "RUNNING", 3), app("app-20260314102530-0010", "WAITING", 1)],
+        completedApps: [app(SPARK_APP_ID, "FINISHED", 12), app("app-20260314090000-0002", "FAILED", 90), app("app-20260314090500-0003", "KILLED", 80)],
+        activeDrivers: [driver("driver-20260314102205-0004", "RUNNING"), driver("driver-20260314102206-0005", "SUBMITTED")],
+        completedDrivers: [driver("driver-20260314085955-0001", "ERROR")],
+      };
+      const master = await startFakeSparkMaster(state);
+      try {
+        const created = await page.evaluate(async (webUiUrl) => {
+          const me = (await (await fetch("/api/v1/auth/me")).json()) as { csrfToken: string };
+          const body = { connId: "spark_local", connType: "spark", host: "spark://127.0.0.1", port: 7077, extra: { webUiUrl } };
+          const res = await fetch("/api/v1/connections", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": me.csrfToken }, body: JSON.stringify(body) });
+          return `${res.status} ${await res.text()}`;
+        }, master.url);
+        assert.match(created, /^201 /);
+        // The seeded Spark task launched the finished application: its row links to the task instance.
+        const ti = await server.store.handle.db.selectFrom("task_instance").select(["id", "run_id"]).where("dag_id", "=", MAPPED_DAG).where("task_id", "=", "aggregate_on_spark").where("run_id", "=", seeded.mapped.runId).executeTakeFirstOrThrow();
+        await server.store.sparkApps.record({ connection_id: "spark_local", master: "spark://127.0.0.1:7077", deploy_mode: "client", app_id: SPARK_APP_ID, driver_id: null, ti_id: ti.id, dag_id: MAPPED_DAG, run_id: ti.run_id, task_id: "aggregate_on_spark", map_index: -1, try_number: 1, state: "FINISHED" }, now);
+        await check(`/spark?conn=spark_local&app=${SPARK_APP_ID}`, async (p) => {
+          await p.getByTestId("spark-worker-worker-2").waitFor();
+          await p.getByTestId(`spark-app-${SPARK_APP_ID}`).getByTestId("spark-task-link").waitFor();
+        });
+        await master.stop();
+        await check("/spark?conn=spark_local", (p) => p.getByTestId("spark-error").waitFor());
+      } finally {
+        await master.stop();
+      }
     });
 
     for (const [section, rowId] of [

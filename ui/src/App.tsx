@@ -1,4 +1,4 @@
-/** Routes. Heavy screens (graph, code, datasets, admin) load on demand. */
+/** Routes. Heavy screens (graph, code, datasets, Spark, admin) load on demand. */
 import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
 import { useAuth } from "./api/auth";
@@ -11,6 +11,7 @@ import { Link } from "react-router";
 
 const DatasetsPage = lazy(() => import("./pages/datasets/DatasetsPage"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
+const SparkPage = lazy(() => import("./pages/spark/SparkPage"));
 
 export function App() {
   const { me, loading, error } = useAuth();
@@ -45,6 +46,7 @@ export function App() {
           <Route path="/dags/:dagId" element={<DagPage />} />
           <Route path="/dags/:dagId/:tab" element={<DagPage />} />
           <Route path="/datasets" element={<DatasetsPage />} />
+          <Route path="/spark" element={<SparkPage />} />
           <Route path="/admin" element={<Navigate to="/admin/pools" replace />} />
           <Route path="/admin/:section" element={<AdminPage />} />
           <Route path="/login" element={<Navigate to="/" replace />} />

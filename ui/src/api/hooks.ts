@@ -1,8 +1,8 @@
 /** Queries and mutations shared by several screens. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, seg } from "./client";
+import { api, ApiError, seg } from "./client";
 import { keys } from "./keys";
-import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
+import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, SparkCluster, SparkClusterStatus, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
 
 export function useImportErrors() {
   return useQuery({
@@ -103,4 +103,32 @@ export function invalidateRun(qc: ReturnType<typeof useQueryClient>, dagId: stri
   void qc.invalidateQueries({ queryKey: keys.runsOf(dagId) });
   if (runId) void qc.invalidateQueries({ queryKey: ["run", dagId, runId] });
   void qc.invalidateQueries({ queryKey: keys.dags });
+}
+
+// ---- Spark cluster view ----
+
+/** How often the Spark page reads the master while it is open (the master's own web UI refreshes on a similar beat). */
+export const SPARK_REFRESH_MS = 4_000;
+
+/** Every connection of type spark. */
+export function useSparkClusters() {
+  return useQuery({ queryKey: keys.sparkClusters, queryFn: () => api<{ clusters: SparkCluster[] }>("/spark/clusters") });
+}
+
+/**
+ * A standalone master's live state, read again every SPARK_REFRESH_MS while
+ * it is on screen (no live event announces a change on the Spark side).
+ * One quick retry: a lost packet should not flash the error panel, but a
+ * stopped master should show as one within a refresh or two.
+ */
+export function useSparkCluster(connId: string | null, enabled = true) {
+  return useQuery({
+    queryKey: keys.sparkCluster(connId ?? ""),
+    queryFn: ({ signal }) => api<SparkClusterStatus>(`/spark/clusters/${seg(connId!)}`, { signal }),
+    enabled: enabled && !!connId,
+    refetchInterval: SPARK_REFRESH_MS,
+    staleTime: 0,
+    retry: (count, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && count < 1,
+    retryDelay: 1_000,
+  });
 }

@@ -28,4 +28,7 @@ export const keys = {
   datasetEvents: ["datasets", "events"] as const,
   admin: (what: "pools" | "variables" | "connections" | "users") => ["admin", what] as const,
   tokens: (userId: number) => ["admin", "users", userId, "tokens"] as const,
+  /** Spark connections, and one standalone master's live state (polled, not driven by live events). */
+  sparkClusters: ["spark", "clusters"] as const,
+  sparkCluster: (connId: string) => ["spark", "clusters", connId] as const,
 };

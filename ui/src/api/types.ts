@@ -262,3 +262,72 @@ export interface ImportError {
   stack: string | null;
   createdAt: string;
 }
+
+// ---- Spark cluster view (GET /spark/clusters, /spark/clusters/{connId}) ----
+
+/** A connection of type spark. kind, master and deployMode are null when its settings are invalid (see problem). */
+export interface SparkCluster {
+  connId: string;
+  kind: "standalone" | "kubernetes" | null;
+  master: string | null;
+  deployMode: "client" | "cluster" | null;
+  problem: string | null;
+}
+
+/** The task attempt that submitted an application or driver; null when Sluice did not launch it. */
+export interface SparkTaskLink {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  tryNumber: number;
+}
+
+export interface SparkApplication {
+  id: string;
+  name: string;
+  state: string;
+  cores: number;
+  memoryPerExecutorMb: number | null;
+  user: string | null;
+  startedAt: string | null;
+  durationMs: number | null;
+  task: SparkTaskLink | null;
+}
+
+export interface SparkDriver {
+  id: string;
+  state: string;
+  cores: number;
+  memoryMb: number;
+  workerId: string | null;
+  mainClass: string | null;
+  startedAt: string | null;
+  task: SparkTaskLink | null;
+}
+
+export interface SparkWorker {
+  id: string;
+  host: string;
+  port: number;
+  webUiUrl: string;
+  state: string;
+  cores: number;
+  coresUsed: number;
+  memoryMb: number;
+  memoryUsedMb: number;
+  lastHeartbeat: string | null;
+}
+
+export interface SparkClusterStatus {
+  connId: string;
+  master: string;
+  webUiUrl: string;
+  status: string;
+  aliveWorkers: number;
+  cores: { total: number; used: number };
+  memoryMb: { total: number; used: number };
+  workers: SparkWorker[];
+  applications: { running: SparkApplication[]; completed: SparkApplication[] };
+  drivers: { running: SparkDriver[]; completed: SparkDriver[] };
+}

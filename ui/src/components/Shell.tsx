@@ -49,6 +49,9 @@ export function Shell({ children }: { children: ReactNode }) {
           <NavLink to="/datasets" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
             Datasets
           </NavLink>
+          <NavLink to="/spark" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
+            Spark
+          </NavLink>
           {can("admin") && (
             <NavLink to="/admin" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
               Admin

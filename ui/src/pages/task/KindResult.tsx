@@ -5,7 +5,11 @@
  * A value that does not have the recorded shape (a task of that kind whose
  * code returned something else) gets no summary, only the raw view.
  */
+import { Link } from "react-router";
+import { useSparkClusters } from "../../api/hooks";
+import { Icon } from "../../components/Icon";
 import { formatBytes } from "../../lib/bytes";
+import { sparkHref } from "../../lib/taskLinks";
 import { formatDuration } from "../../lib/time";
 
 interface DuckdbResult {
@@ -116,6 +120,27 @@ function DuckdbSummary({ r }: { r: DuckdbResult }) {
   );
 }
 
+/**
+ * The Spark page of the cluster the application ran on. The result names the
+ * master, not the connection (the task's spec is not in the UI's data), so the
+ * connection is the one with that master; connections sharing a master show
+ * the same cluster. With none (renamed, deleted, or still loading), the Spark
+ * page's list.
+ */
+function SparkClusterLink({ r }: { r: SparkResult }) {
+  const clusters = useSparkClusters();
+  const conn = r.master ? clusters.data?.clusters.find((c) => c.master === r.master)?.connId : undefined;
+  return (
+    <Link
+      to={conn ? sparkHref({ conn, app: r.appId, driver: r.driverId }) : sparkHref()}
+      data-testid="spark-cluster-link"
+      title={conn ? `Workers and applications of connection ${conn}` : "The Spark connections and their clusters"}
+    >
+      <Icon name="spark" size={13} /> {conn ? <span className="mono">{conn}</span> : "Spark clusters"}
+    </Link>
+  );
+}
+
 function SparkSummary({ r }: { r: SparkResult }) {
   return (
     <section className="kind-result" data-testid="spark-result" aria-label="Spark application">
@@ -153,6 +178,12 @@ function SparkSummary({ r }: { r: SparkResult }) {
             </dd>
           </div>
         )}
+        <div className="kind-result-wide">
+          <dt>Cluster</dt>
+          <dd>
+            <SparkClusterLink r={r} />
+          </dd>
+        </div>
       </dl>
     </section>
   );
