@@ -13,7 +13,7 @@ import { EXAMPLES_DAGS, json, killLeftovers, makeProject, runSluice, show, sluic
 
 interface TestReport {
   state: string;
-  tasks: { task: string; state: string; tries: number; result?: string; error?: string }[];
+  tasks: { task: string; mapIndex?: number; state: string; tries: number; result?: string; error?: string }[];
 }
 interface RunRow {
   id: number;
@@ -183,6 +183,21 @@ export default dag({ id: "typo", schedule: null }, (d) => {
     assert.match(greeting, /^hello for \d{4}-\d{2}-\d{2}$/);
     assert.equal(JSON.parse(byTask.get("shout")!.result!), greeting.toUpperCase());
     assert.match(JSON.parse(byTask.get("done")!.result!) as string, /^run \S+ of hello finished$/);
+  });
+
+  it("the ml_pipeline example runs: partitions cleaned by mapped DuckDB tasks, a model fitted on the merged parts", async () => {
+    const r = await cli(["dags", "test", "ml_pipeline", "--dags", EXAMPLES_DAGS, "--json", "--conf", JSON.stringify({ rows: 200_000, partitionMb: 2 })]);
+    assert.equal(r.code, 0, show(r));
+    const report = json<TestReport>(r);
+    assert.equal(report.state, "success");
+    const clean = report.tasks.filter((t) => t.task === "clean");
+    assert.ok(clean.length >= 4, `the raw file is split into several partitions (${clean.length})`);
+    assert.deepEqual(clean.map((t) => t.mapIndex).sort((a, b) => a! - b!), clean.map((_, i) => i));
+    const summary = JSON.parse(report.tasks.find((t) => t.task === "report")!.result!) as { rawRows: number; cleanRows: number; partitions: number; r2: number };
+    assert.equal(summary.rawRows, 200_000);
+    assert.equal(summary.partitions, clean.length);
+    assert.ok(summary.cleanRows < summary.rawRows && summary.cleanRows > 190_000, `about 2% dirty rows are dropped (${summary.cleanRows})`);
+    assert.ok(summary.r2 > 0.99, `the fitted model explains the data (r2 ${summary.r2})`);
   });
 
   it("dags test exits 1 when the DAG fails, with retries applied", async () => {
