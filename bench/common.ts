@@ -16,7 +16,7 @@ export interface Metric {
   /** Short label shown in the table, e.g. "median of 5". */
   name: string;
   value: number;
-  unit: "ms" | "s" | "tasks/s" | "MB";
+  unit: "ms" | "s" | "tasks/s" | "MB" | "x";
   target?: { op: "<=" | ">="; value: number };
   /** Extra words for the table (e.g. "incl. 2 child processes"). */
   note?: string;

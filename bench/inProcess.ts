@@ -20,7 +20,7 @@ export interface RunningSluice {
 }
 
 /** Start Sluice on a fresh database with `files` (name -> source) as its DAG folder; stopped when ctx.scope closes. */
-export async function startSluice(ctx: BenchContext, label: string, files: Record<string, string>): Promise<RunningSluice> {
+export async function startSluice(ctx: BenchContext, label: string, files: Record<string, string>, tune?: (config: SluiceConfig) => void): Promise<RunningSluice> {
   const home = ctx.scope.tempDir(`${label}-home`);
   const dagsFolder = ctx.scope.tempDir(`${label}-dags`);
   for (const [name, src] of Object.entries(files)) writeFileSync(join(dagsFolder, name), src);
@@ -29,6 +29,7 @@ export async function startSluice(ctx: BenchContext, label: string, files: Recor
   config.home = home;
   config.dagsFolder = dagsFolder;
   config.db.url = await freshDbUrl(ctx, home, label);
+  tune?.(config);
   // Warnings and errors only: info lines per run would cost time and clutter the output.
   const log = createLogger("warn");
   const sluice = await createSluice(config, log);

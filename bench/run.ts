@@ -22,8 +22,9 @@ import { parse1000 } from "./parse1000.js";
 import { startPostgres, type BenchPostgres } from "./postgres.js";
 import { seq40 } from "./seq40.js";
 import { uiApi } from "./uiApi.js";
+import { parallelData } from "./parallelData.js";
 
-const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000, uiApi];
+const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000, uiApi, parallelData];
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const RESULTS_DIR = join(REPO, "bench", "results");
 
@@ -161,6 +162,13 @@ function writeResult(row: Row, machine: ReturnType<typeof machineInfo>, extra: R
 async function main(): Promise<number> {
   const cli = parseCli();
   const machine = machineInfo();
+  if (cli.benchmarks.some((b) => b.id === "parallelData")) {
+    // (c) of parallelData runs a real Spark standalone cluster from pyspark: install it first (scripts/ensureSpark.mjs).
+    const { ensureSpark } = (await import(new URL("../../scripts/ensureSpark.mjs", import.meta.url).href)) as { ensureSpark: () => { sparkHome: string; python: string } };
+    const spark = ensureSpark();
+    process.env.SLUICE_TEST_SPARK_HOME = spark.sparkHome;
+    process.env.SLUICE_TEST_SPARK_PYTHON = spark.python;
+  }
   const progress = (msg: string) => process.stderr.write(`  ${msg}\n`);
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -44,11 +44,11 @@ export async function sampleBytesPerLine(fh: FileHandle, size: number): Promise<
   return lastEnd / lines;
 }
 
-/** Cut [0, size) into ranges of about targetBytes ending at line starts. */
-export async function jsonlCuts(fh: FileHandle, size: number, targetBytes: number): Promise<Array<{ start: number; end: number }>> {
-  if (size === 0) return [{ start: 0, end: 0 }];
+/** Cut [from, size) into ranges of about targetBytes ending at line starts. */
+export async function jsonlCuts(fh: FileHandle, size: number, targetBytes: number, from = 0): Promise<Array<{ start: number; end: number }>> {
+  if (size <= from) return [{ start: from, end: from }];
   const cuts: Array<{ start: number; end: number }> = [];
-  let start = 0;
+  let start = from;
   while (start < size) {
     const end = start + targetBytes >= size ? size : await nextLineStart(fh, size, start + targetBytes);
     cuts.push({ start, end });

@@ -42,6 +42,13 @@ const optionsSchema = z
     delimiter: singleChar("delimiter").optional(),
     /** CSV quote character (default '"'). */
     quote: singleChar("quote").optional(),
+    /**
+     * CSV: whether a quoted field may hold a line break (default true). With
+     * false (Spark's multiLine=false), every line is a record: boundaries are
+     * found by seeking to each target offset instead of scanning the whole
+     * file quote by quote, and row counts are estimated from the first 1 MiB.
+     */
+    multiline: z.boolean().optional(),
   })
   .refine((o) => !(o.targetBytes !== undefined && o.targetRows !== undefined), {
     message: "give targetBytes or targetRows, not both",
@@ -127,8 +134,17 @@ async function partitionCsv(path: string, opts: ParsedOptions): Promise<Draft[]>
   try {
     const hasHeader = opts.header ?? true;
     const header = hasHeader ? await readCsvHeader(fh, size, quoteByte[0]!, path) : undefined;
-    const target = opts.targetRows !== undefined ? { rows: opts.targetRows } : { bytes: opts.targetBytes ?? DEFAULT_TARGET_BYTES };
-    const cuts = await scanCsvCuts(fh, size, header?.dataStart ?? 0, quoteByte[0]!, target, path);
+    const dataStart = header?.dataStart ?? 0;
+    let cuts: { start: number; end: number; rows?: number }[];
+    if (opts.multiline === false) {
+      // Only the bytes around each cut are read: a line ending is always a record ending here.
+      const bytesPerLine = await sampleBytesPerLine(fh, size);
+      const targetBytes = opts.targetRows !== undefined ? Math.max(1, Math.round(opts.targetRows * bytesPerLine)) : (opts.targetBytes ?? DEFAULT_TARGET_BYTES);
+      cuts = (await jsonlCuts(fh, size, targetBytes, dataStart)).map((c) => ({ ...c, rows: Math.round((c.end - c.start) / bytesPerLine) }));
+    } else {
+      const target = opts.targetRows !== undefined ? { rows: opts.targetRows } : { bytes: opts.targetBytes ?? DEFAULT_TARGET_BYTES };
+      cuts = await scanCsvCuts(fh, size, dataStart, quoteByte[0]!, target, path);
+    }
     return cuts.map((c) => ({
       format: "csv" as const,
       path,

@@ -17,7 +17,7 @@ interface FileRangeBase {
   index: number;
   /** Length of that list. */
   of: number;
-  /** CSV: records counted while scanning (exact). JSON Lines: estimated from a sample of the file. */
+  /** CSV: records counted while scanning (exact; estimated with multiline: false). JSON Lines: estimated from a sample of the file. */
   estimatedRows?: number;
 }
 

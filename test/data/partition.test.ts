@@ -153,6 +153,28 @@ describe("partition: CSV", () => {
     assert.deepEqual(counts, [700, 700, 700, 700, 200]);
   });
 
+  it("with multiline: false cuts at line ends without scanning quotes: the same records when no field holds a line break", async () => {
+    const flat = genRows(3000, 4, 7).map((r) => r.map((f) => f.replace(/[\r\n]/g, " ")));
+    const path = join(dir, "flat.csv");
+    const text = csvText(flat, { header });
+    await writeFile(path, text);
+    const headerBytes = Buffer.byteLength(csvLine(header) + "\n");
+    for (const targetBytes of [1, 999, 20_000]) {
+      const fast = await partition(path, { targetBytes, multiline: false });
+      assertTiles(fast, headerBytes, Buffer.byteLength(text));
+      assertIndexed(fast);
+      assert.deepEqual(
+        fast.map((d) => [d.start, d.end]),
+        (await partition(path, { targetBytes })).map((d) => [d.start, d.end]),
+        "the cuts equal those of the quote-aware scan",
+      );
+      assert.deepEqual(await readAll(fast, "array"), flat, `targetBytes ${targetBytes}`);
+    }
+    const byRows = await partition(path, { targetRows: 1000, multiline: false });
+    const estimated = byRows.reduce((n, d) => n + (d.estimatedRows ?? 0), 0);
+    assert.ok(Math.abs(estimated - flat.length) < flat.length * 0.1, `row estimate ${estimated} is near ${flat.length}`);
+  });
+
   it("handles CRLF line endings, no trailing newline and header: false", async () => {
     const path = join(dir, "crlf.csv");
     const text = csvText(rows.slice(0, 500), { eol: "\r\n", trailing: false });
