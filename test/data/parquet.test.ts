@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
+import { rejectsUsage } from "../helpers/usageError.js";
 import { partition, type ParquetPartition, type PartitionDescriptor } from "../../src/data/partition.js";
 
 let dir: string;
@@ -67,17 +68,7 @@ function assertTilesFile(descs: ParquetPartition[], groups: Group[]): void {
   }
 }
 
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof SluiceError, `expected a SluiceError, got ${String(err)}`);
-    assert.equal(err.code, ErrorCode.Usage);
-    assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected a rejection matching ${pattern}`);
-}
+const rejects = rejectsUsage;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "sluice-parquet-"));

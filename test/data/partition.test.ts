@@ -8,6 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { after, before, describe, it } from "node:test";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
+import { rejectsUsage } from "../helpers/usageError.js";
 import { globToRegExp } from "../../src/data/glob.js";
 import { partition as partitionAny, readPartition, type FileRangePartition as PartitionDescriptor, type PartitionOptions } from "../../src/data/partition.js";
 
@@ -73,17 +74,7 @@ function assertIndexed(descs: PartitionDescriptor[]): void {
   });
 }
 
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<SluiceError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof SluiceError, `expected a SluiceError, got ${String(err)}`);
-    assert.equal(err.code, ErrorCode.Usage);
-    assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a rejection matching ${pattern}`);
-}
+const rejects = rejectsUsage;
 
 let dir: string;
 before(async () => {

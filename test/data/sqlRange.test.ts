@@ -14,6 +14,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
+import { rejectsUsage } from "../helpers/usageError.js";
 import { duckdbClient, pgClient, sqliteClient, type DuckdbSqlClient, type SqlClient } from "../../src/data/sqlClients.js";
 import { partitionTable, rangePredicate, type PartitionTableOptions } from "../../src/data/sqlRange.js";
 import type { SqlEngine, SqlRangePartition } from "../../src/data/types.js";
@@ -193,17 +194,7 @@ async function assertPartitionsTable(db: Db, opts: Omit<PartitionTableOptions, "
   return descs;
 }
 
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof SluiceError, `expected a SluiceError, got ${String(err)}`);
-    assert.equal(err.code, ErrorCode.Usage);
-    assert.match(err.message, pattern);
-    return;
-  }
-  assert.fail(`expected a rejection matching ${pattern}`);
-}
+const rejects = rejectsUsage;
 
 for (const engine of ["sqlite", "postgres", "duckdb"] as const) {
   describe(`partitionTable on ${engine}`, () => {

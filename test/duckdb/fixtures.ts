@@ -7,17 +7,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { prng } from "../helpers/prng.js";
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-export function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = prng;
 
 const PIECES = ["plain", "with,comma", 'say "hi"', "two\nlines", "crlf\r\ninside", "ünïcödé €", "  spaced  ", '"', ",", "\n", "tab\there"];
 
