@@ -74,6 +74,8 @@ export function authHook(deps: ApiDeps, prefix: string) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!req.url.startsWith(prefix)) return;
     if (isPublic(req.method, req.routeOptions.url, prefix)) return;
+    // The task API checks its own attempt tokens (routes/taskApi.ts); sessions and API tokens are not accepted there.
+    if (req.routeOptions.config?.taskApi) return;
 
     const header = req.headers.authorization;
     if (header !== undefined) {

@@ -32,6 +32,7 @@ import { gridRoutes } from "./routes/grid.js";
 import { sourceRoutes } from "./routes/sources.js";
 import { sparkRoutes } from "./routes/spark.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { taskApiRoutes } from "./routes/taskApi.js";
 import { uiRoutes, type UiOptions } from "./ui.js";
 import { ErrorBody } from "./schemas.js";
 import type { ApiApp, ApiDeps } from "./types.js";
@@ -161,6 +162,7 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
       gridRoutes(typed, deps);
       sourceRoutes(typed, deps);
       sparkRoutes(typed, deps);
+      taskApiRoutes(typed, deps);
       typed.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { resolveDbUrl, type SluiceConfig } from "../config/config.js";
+import type { Executor, FinishedListener } from "../executors/executor.js";
 import { LocalExecutor } from "../executors/localExecutor.js";
+import { QueueExecutor } from "../executors/queueExecutor.js";
 import { DagProcessor } from "../parser/dagProcessor.js";
 import { ParserPool } from "../parser/parserPool.js";
 import { Scheduler } from "../scheduler/scheduler.js";
@@ -11,7 +13,7 @@ export interface Sluice {
   store: Store;
   processor: DagProcessor;
   scheduler: Scheduler;
-  executor: LocalExecutor;
+  executor: Executor;
   start(): Promise<void>;
   /** Graceful: running attempts get `graceMs` to finish. */
   stop(graceMs?: number): Promise<void>;
@@ -30,20 +32,33 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
   const pool = new ParserPool({ processes: config.parsing.processes, timeoutMs: config.parsing.timeoutMs });
   const processor = new DagProcessor(store, pool, config.dagsFolder);
   let scheduler: Scheduler | undefined;
-  const executor = new LocalExecutor({
-    store,
-    db: resolveDbUrl(config),
-    dagsFolder: config.dagsFolder,
-    slots: config.executor.slots,
-    tasksPerProcess: config.executor.tasksPerProcess,
-    maxProcessMemoryMb: config.executor.maxProcessMemoryMb,
-    maxResultBytes: config.tasks.maxResultBytes,
-    heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs,
-    secrets: { home: config.home, secrets: config.secrets },
-    zombieThresholdMs: config.scheduler.zombieThresholdMs,
-    log: log.child({ part: "executor" }),
-    onFinished: (tiId, runPk, taskId, state) => scheduler?.onAttemptFinished(tiId, runPk, taskId, state),
-  });
+  const onFinished: FinishedListener = (tiId, runPk, taskId, state) => scheduler?.onAttemptFinished(tiId, runPk, taskId, state);
+  const target = resolveDbUrl(config);
+  // --- executor choice: "queue" leaves attempts to `sluice worker` processes (config validation ensures PostgreSQL) ---
+  const executor: Executor =
+    config.executor.kind === "queue" && target.dialect === "postgres"
+      ? new QueueExecutor({
+          store,
+          db: target,
+          parallelism: config.scheduler.parallelism,
+          pollIntervalMs: config.worker.pollIntervalMs,
+          log: log.child({ part: "executor" }),
+          onFinished,
+        })
+      : new LocalExecutor({
+          store,
+          db: target,
+          dagsFolder: config.dagsFolder,
+          slots: config.executor.slots,
+          tasksPerProcess: config.executor.tasksPerProcess,
+          maxProcessMemoryMb: config.executor.maxProcessMemoryMb,
+          maxResultBytes: config.tasks.maxResultBytes,
+          heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs,
+          secrets: { home: config.home, secrets: config.secrets },
+          zombieThresholdMs: config.scheduler.zombieThresholdMs,
+          log: log.child({ part: "executor" }),
+          onFinished,
+        });
   scheduler = new Scheduler(store, executor, processor, config.scheduler, log.child({ part: "scheduler" }));
   const s = scheduler;
   return {

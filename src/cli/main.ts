@@ -2,11 +2,13 @@ import { Command, CommanderError } from "commander";
 import { ExitCode, SchemaTooNewError, SluiceError, ErrorCode, describeError } from "../core/errors.js";
 import { registerAdmin } from "./commands/admin.js";
 import { registerDags } from "./commands/dags.js";
+import { registerDeploy } from "./commands/deploy.js";
 import { registerInit } from "./commands/init.js";
 import { registerRuns } from "./commands/runs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTasks } from "./commands/tasks.js";
 import { registerUsers } from "./commands/users.js";
+import { registerWorker } from "./commands/worker.js";
 
 const program = new Command();
 program
@@ -27,6 +29,8 @@ registerRuns(program);
 registerTasks(program);
 registerAdmin(program);
 registerUsers(program);
+registerWorker(program);
+registerDeploy(program);
 
 // Every --help shows an example: leaf commands add their own; the root and the command groups get theirs here.
 const GROUP_EXAMPLES: Record<string, string> = {

@@ -63,13 +63,27 @@ export const SluiceConfigSchema = z
     ),
     executor: section(
       {
-        kind: z.enum(["local"]).default("local").describe("Executor implementation."),
+        // --- queue executor (src/executors/queueExecutor.ts, src/worker/) ---
+        kind: z
+          .enum(["local", "queue"])
+          .default("local")
+          .describe('Executor implementation: "local" runs attempts in task processes of the scheduler; "queue" leaves them to `sluice worker` processes (PostgreSQL only).'),
         // A function so the default reflects the machine at parse time.
         slots: int(1).default(() => os.availableParallelism()).describe("Task attempts run at once by this executor (default: CPU count)."),
         tasksPerProcess: int(1).default(1000).describe("A warm task process is recycled after this many attempts (and sooner when its memory grows)."),
         maxProcessMemoryMb: int(64).default(2048).describe("V8 heap cap of a task process; it is also recycled when its RSS is above this after an attempt."),
       },
       "Task executor.",
+    ),
+    // --- queue workers (`sluice worker`, src/worker/) ---
+    worker: section(
+      {
+        concurrency: int(1).default(4).describe("Attempts one `sluice worker` runs at once (its warm task processes)."),
+        queues: z.array(z.string().min(1)).min(1).default(["default"]).describe("Queues a worker takes task instances from (a task's `queue` option; `sluice worker --queues a,b`)."),
+        shutdownGraceMs: int(0).default(30000).describe("On SIGTERM a worker stops claiming and lets running attempts finish for this long, then hands them back to be run again."),
+        pollIntervalMs: int(1).default(2000).describe("How often a worker looks for queued work when no NOTIFY woke it (a fallback; NOTIFY wakes it at once)."),
+      },
+      "Queue workers (used with executor.kind \"queue\").",
     ),
     parsing: section(
       {
@@ -93,6 +107,14 @@ export const SluiceConfigSchema = z
           .boolean()
           .default(true)
           .describe("Require sign-in (session or API token) for every route but /health, /version and login; false only for local experiments."),
+        // --- task API (src/auth/attemptToken.ts): the key signing attempt tokens ---
+        taskTokenKey: z
+          .string()
+          .refine(isSecretsKey, { message: "expected the base64 encoding of exactly 32 bytes (make one with `openssl rand -base64 32`)" })
+          .optional()
+          .describe(
+            "HMAC key (base64 of 32 bytes) signing the attempt tokens task pods use with the task API; unset means <home>/task-token.key, created on first use. API servers and executors issuing tokens need the same key.",
+          ),
       },
       "REST API server (`sluice api`, and inside `sluice standalone`).",
     ),
@@ -117,6 +139,16 @@ export const SluiceConfigSchema = z
       },
       "Logging.",
     ),
+  })
+  // --- queue executor: workers claim with FOR UPDATE SKIP LOCKED and wake on LISTEN/NOTIFY, which SQLite has not ---
+  .superRefine((c, ctx) => {
+    if (c.executor.kind === "queue" && !/^postgres(ql)?:\/\//i.test(c.db.url ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["executor", "kind"],
+        message: 'queue workers need PostgreSQL: set db.url (SLUICE_DB_URL) to "postgres://user:pass@host/db", or use executor.kind "local" with SQLite',
+      });
+    }
   })
   .describe("Sluice configuration.");
 

@@ -7,11 +7,13 @@ import type { Dag } from "../sdk/dag.js";
 import type { TaskContext, TaskLogger } from "../sdk/context.js";
 import type { Store } from "../store/store.js";
 import type { AttemptContext } from "../store/taskQueries.js";
-import { finishAttempt, type AttemptOutcome } from "./finishAttempt.js";
+import { storeView, type AttemptBackend } from "./attemptBackend.js";
+import type { AttemptOutcome } from "./finishAttempt.js";
 import { LogSink } from "./logSink.js";
 import { OutletExtras } from "./outletExtras.js";
 import { runTaskCode } from "./runTaskCode.js";
-import { attemptServices, type TaskServices } from "./taskServices.js";
+import { StoreBackend } from "./storeBackend.js";
+import type { TaskServices } from "./taskServices.js";
 import { upstreamInputs } from "./upstreamInputs.js";
 import type { SecretsConfig } from "../secrets/secretBox.js";
 
@@ -27,7 +29,10 @@ export interface AttemptHooks {
 }
 
 export interface AttemptDeps {
-  store: Store;
+  /** The database, for processes that hold it; used through a StoreBackend unless `backend` is given. */
+  store?: Store;
+  /** Where the attempt's reads and writes go instead (HttpBackend: a pod without database credentials). */
+  backend?: AttemptBackend;
   dagsFolder: string;
   maxResultBytes: number;
   heartbeatIntervalMs: number;
@@ -50,8 +55,6 @@ export interface AttemptReport {
 }
 
 const NO_DELAY: RetryPolicy = { retryDelayMs: 0, retryExponentialBackoff: false, maxRetryDelayMs: 0 };
-/** Waits between tries of the final write: a busy SQLite file or a PostgreSQL reconnect must not lose a finished attempt. */
-const FINAL_WRITE_BACKOFF_MS = [250, 1_000, 4_000];
 
 /**
  * Run one attempt of a task instance end to end against the store: claim it
@@ -61,8 +64,10 @@ const FINAL_WRITE_BACKOFF_MS = [250, 1_000, 4_000];
  */
 export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber: number, opts: { claimFrom?: TaskState[] } = {}): Promise<AttemptReport> {
   const now = deps.now ?? Date.now;
-  const { store } = deps;
-  const found = await store.tasks.attemptContext(tiId);
+  const backend = deps.backend ?? (deps.store ? new StoreBackend(deps.store, deps.secrets, now) : undefined);
+  if (!backend) throw new Error("executeAttempt needs a store or a backend");
+  const store = storeView(backend);
+  const found = await backend.context(tiId, tryNumber);
   if (!found || found.ti.try_number !== tryNumber) return { state: null, recycle: false };
   const { ti, run, fileloc } = found;
 
@@ -70,12 +75,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   const host = hostname();
   // One compare-and-set claims the attempt (losing it means another process runs it);
   // the try's record is written when it ends, in the same commit as its outcome.
-  const claimed = await store.tasks.cas(
-    tiId,
-    opts.claimFrom ?? ["queued"],
-    { state: "running", start_date: startedAt, end_date: null, hostname: host, pid: process.pid, heartbeat_at: startedAt, error: null, updated_at: startedAt },
-    tryNumber,
-  );
+  const claimed = await backend.claim(tiId, tryNumber, opts.claimFrom ?? ["queued"], { startedAt, hostname: host, pid: process.pid });
   if (!claimed) return { state: null, recycle: false };
   deps.hooks?.claimed?.();
   const claimedTi = { ...ti, start_date: startedAt, hostname: host, pid: process.pid };
@@ -92,7 +92,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   // A heartbeat that matches no row means the attempt was taken away (run timeout,
   // a clear, another scheduler's verdict): stop the work instead of running on.
   const heartbeat = setInterval(() => {
-    store.tasks.heartbeat(tiId, tryNumber, now()).then(
+    backend.heartbeat(tiId, tryNumber, now()).then(
       (ok) => ok || abort("the attempt was ended elsewhere (its state changed while it ran)"),
       () => {},
     );
@@ -101,7 +101,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   let recycle = false;
   let policy = deps.fallbackPolicy ?? NO_DELAY;
   let outcome: AttemptOutcome;
-  const services = attemptServices(store, deps.secrets, { tiId, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber }, now);
+  const services = backend.services({ tiId, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber });
   try {
     const absPath = join(deps.dagsFolder, fileloc);
     const dags = await deps.loadDag(absPath);
@@ -111,7 +111,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
       outcome = { kind: "failed", error: `Task "${ti.task_id}" is no longer declared in DAG "${ti.dag_id}" (${fileloc}). Clear the run after fixing the file, or let it fail.`, retryable: false };
     } else {
       policy = def.spec;
-      outcome = await runWithTimeout(deps, d, def, ti, run, sink, dirname(absPath), controller, () => (recycle = true), services);
+      outcome = await runWithTimeout(deps, store, d, def, ti, run, sink, dirname(absPath), controller, () => (recycle = true), services);
     }
   } catch (err) {
     outcome = { kind: "failed", error: `Could not load the DAG code: ${describeError(err)}`, retryable: true };
@@ -125,23 +125,13 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   deps.onSink?.(undefined);
   const lines = await sink.drain();
   // The last log lines land in the same commit as the final state: whoever sees the state sees the whole log.
-  // Retried on errors: the compare-and-set on this try makes a repeated write harmless.
-  for (let i = 0; ; i++) {
-    try {
-      const state = await store.transaction(async (tx) => {
-        await tx.logs.append(lines);
-        return finishAttempt(tx, claimedTi, outcome, policy, now());
-      });
-      return { state, recycle };
-    } catch (err) {
-      if (i >= FINAL_WRITE_BACKOFF_MS.length) throw err;
-      await new Promise((r) => setTimeout(r, FINAL_WRITE_BACKOFF_MS[i]));
-    }
-  }
+  const state = await backend.finish(claimedTi, outcome, policy, lines);
+  return { state, recycle };
 }
 
 async function runWithTimeout(
   deps: AttemptDeps,
+  store: Store,
   d: Dag,
   def: NonNullable<ReturnType<Dag["tasks"]["get"]>>,
   ti: AttemptContext["ti"],
@@ -152,7 +142,7 @@ async function runWithTimeout(
   markRecycle: () => void,
   services: TaskServices,
 ): Promise<AttemptOutcome> {
-  const up = await upstreamInputs(deps.store, d, def.spec, ti);
+  const up = await upstreamInputs(store, d, def.spec, ti);
   if (!up.ok) return { kind: "failed", error: up.error, retryable: false };
   const { upstreamResults, item } = up;
   let params = JSON.parse(run.params) as Record<string, unknown>;

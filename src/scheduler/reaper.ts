@@ -34,6 +34,10 @@ export class Reaper {
       const goneHere = j.hostname === hostname() && !pidAlive(j.pid);
       if (stale || goneHere) dead.push(j.id);
     }
+    // --- queue workers: a worker is dead when its heartbeat stops (it may run on another host: no pid check) ---
+    for (const j of await this.store.jobs.running("worker")) {
+      if (now - j.heartbeat_at > Math.max(this.opts.zombieThresholdMs, this.opts.heartbeatIntervalMs * 3)) dead.push(j.id);
+    }
     await this.store.jobs.markDead(dead, now);
     const all = new Set(dead);
     // Jobs already marked dead/ended earlier also own nothing any more.
@@ -45,6 +49,8 @@ export class Reaper {
     const me = this.opts.jobId();
     await this.deadJobs(now);
     const liveJobs = new Set((await this.store.jobs.running("scheduler")).map((j) => j.id));
+    // Attempts a live worker holds are its own; it reports them through the store.
+    for (const j of await this.store.jobs.running("worker")) liveJobs.add(j.id);
     const mine = new Set(this.executor.runningIds());
     const orphaned: TaskInstanceRow[] = [];
     for (const ti of await this.store.tasks.active()) {
@@ -62,7 +68,9 @@ export class Reaper {
     const info = new Map<number, AdoptInfo>();
     for (const ti of orphaned) info.set(ti.id, await this.taskInfo(ti));
     // A process whose heartbeat is already stale is not worth adopting (it may be wedged, or its pid reused).
-    const adoptable = orphaned.filter((t) => t.state === "running" && !this.heartbeatStale(t, now));
+    // Attempts of dead workers: their task process may live on elsewhere, so only the heartbeat judges them.
+    const workerOwned = await this.store.queue.workerJobs(orphaned.flatMap((t) => (t.owner_job != null ? [t.owner_job] : [])));
+    const adoptable = orphaned.filter((t) => t.state === "running" && !this.heartbeatStale(t, now) && !(t.owner_job != null && workerOwned.has(t.owner_job)));
     const notAdopted = new Set((await this.executor.adopt(adoptable, info)).map((t) => t.id));
     for (const ti of orphaned) {
       if (ti.state === "running" && !notAdopted.has(ti.id) && adoptable.includes(ti)) continue;
@@ -85,7 +93,8 @@ export class Reaper {
       // Running, not adopted: fail it only when it is certainly gone (its process is dead on
       // this host) or has stopped heartbeating. A live task process outlives its scheduler
       // and records its own result; failing it early would run the task twice.
-      const goneHere = ti.hostname === hostname() && (ti.pid == null || !pidAlive(ti.pid));
+      const byWorker = ti.owner_job != null && workerOwned.has(ti.owner_job);
+      const goneHere = !byWorker && ti.hostname === hostname() && (ti.pid == null || !pidAlive(ti.pid));
       if (!goneHere && !this.heartbeatStale(ti, now)) continue;
       touched.add(ti.run_pk);
       const state = await finishAttempt(

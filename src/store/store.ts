@@ -9,6 +9,7 @@ import { LogQueries } from "./logQueries.js";
 import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
 import type { Dialect } from "./migrations/index.js";
 import { PoolQueries } from "./poolQueries.js";
+import { QueueQueries } from "./queueQueries.js";
 import { MappedQueries } from "./mappedQueries.js";
 import { RunQueries } from "./runQueries.js";
 import { SparkAppQueries } from "./sparkAppQueries.js";
@@ -32,6 +33,7 @@ export class Store {
   readonly datasets: DatasetQueries;
   readonly sparkApps: SparkAppQueries;
   readonly mapped: MappedQueries;
+  readonly queue: QueueQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -46,6 +48,7 @@ export class Store {
     this.datasets = new DatasetQueries(handle.db);
     this.sparkApps = new SparkAppQueries(handle.db);
     this.mapped = new MappedQueries(handle.db);
+    this.queue = new QueueQueries(handle.db, handle.dialect);
   }
 
   get dialect(): Dialect {

@@ -6,7 +6,8 @@ import { loadDagFile } from "../../parser/loadDagFile.js";
 import { executeAttempt } from "../../runner/executeAttempt.js";
 import { clearTasks } from "../../runs/clearTasks.js";
 import type { Store } from "../../store/store.js";
-import { globals, withStore } from "../context.js";
+import { HttpBackend } from "../../runner/httpBackend.js";
+import { globals, resolveConfig, withStore, type GlobalOptions } from "../context.js";
 import { duration, iso, print, table } from "../format.js";
 
 async function findRun(store: Store, dagId: string, runId: string) {
@@ -139,15 +140,27 @@ export function registerTasks(program: Command): void {
   tasks
     .command("run")
     .description("Run exactly one attempt of one task instance in this process (the entrypoint executors launch)")
-    .requiredOption("--dag <dagId>")
-    .requiredOption("--run <runId>")
-    .requiredOption("--task <taskId>")
+    .option("--dag <dagId>")
+    .option("--run <runId>")
+    .option("--task <taskId>")
     .option("--try <n>", "the try the scheduler queued; without it, a new try is started by hand")
     .option("--map-index <n>", "map index of a mapped task's instance")
-    .addHelpText("after", "\nExample:\n  $ sluice tasks run --dag hello --run manual__2026-01-01T00:00:00.000Z --task greet")
-    .action(async (opts: { dag: string; run: string; task: string; try?: string; mapIndex?: string }, cmd: Command) => {
+    .option("--remote <apiUrl>", "run the attempt named by --token through the task API at this URL, without database access (env SLUICE_API_URL)")
+    .option("--token <token>", "the attempt token for --remote (env SLUICE_TASK_TOKEN)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sluice tasks run --dag hello --run manual__2026-01-01T00:00:00.000Z --task greet\n  $ sluice task run --remote http://sluice-api:8080 --token \"$SLUICE_TASK_TOKEN\"",
+    )
+    .action(async (opts: { dag?: string; run?: string; task?: string; try?: string; mapIndex?: string; remote?: string; token?: string }, cmd: Command) => {
       const g = globals(cmd);
+      const remote = opts.remote ?? (opts.dag === undefined ? process.env.SLUICE_API_URL : undefined);
+      if (remote !== undefined) return runRemote(g, remote, opts.token);
+      if (opts.dag === undefined || opts.run === undefined || opts.task === undefined) {
+        throw new SluiceError(ErrorCode.Usage, "Pass --dag, --run and --task (or --remote <api-url> with --token to run an attempt through the task API).");
+      }
+      const o = { ...opts, dag: opts.dag, run: opts.run, task: opts.task };
       await withStore(g, async (store, config) => {
+        const opts = o;
         const run = await findRun(store, opts.dag, opts.run);
         const ti = await store.tasks.byKey(opts.dag, run.run_id, opts.task, mapIndexOpt(opts.mapIndex));
         if (!ti) {
@@ -178,4 +191,29 @@ export function registerTasks(program: Command): void {
         if (report.state !== "success" && report.state !== "skipped") process.exitCode = 1;
       });
     });
+}
+
+/**
+ * `sluice task run --remote`: one attempt through the task API with an
+ * attempt token, no database configuration (what a Kubernetes pod runs). The
+ * DAG files come from the local dags folder; the limits from the server.
+ */
+async function runRemote(g: GlobalOptions, apiUrl: string, tokenOpt: string | undefined): Promise<void> {
+  const token = tokenOpt ?? process.env.SLUICE_TASK_TOKEN;
+  // Not config keys; and the task's code (and the shell commands it starts) must not inherit the token.
+  delete process.env.SLUICE_TASK_TOKEN;
+  delete process.env.SLUICE_API_URL;
+  if (!token) throw new SluiceError(ErrorCode.Usage, "--remote needs the attempt token: pass --token <token> or set SLUICE_TASK_TOKEN.");
+  const config = await resolveConfig(g);
+  const backend = new HttpBackend({ apiUrl, token, onRetry: (what, err) => process.stderr.write(`sluice: task API ${what} failed (${(err as Error).message}); retrying\n`) });
+  const { tiId, tryNumber } = backend.attempt;
+  const ctx = await backend.remoteContext();
+  const report = await executeAttempt(
+    { backend, dagsFolder: config.dagsFolder, maxResultBytes: ctx.limits.maxResultBytes, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, loadDag: (p) => loadDagFile(p) },
+    tiId,
+    tryNumber,
+  );
+  const what = `${ctx.ti.dag_id}.${ctx.ti.task_id}${ctx.ti.map_index >= 0 ? `[${ctx.ti.map_index}]` : ""} try ${tryNumber}`;
+  print(!!g.json, { tiId, tryNumber, state: report.state }, () => `${what}: ${report.state ?? "not run (claimed or finished elsewhere)"}`);
+  if (report.state !== "success" && report.state !== "skipped") process.exitCode = 1;
 }
