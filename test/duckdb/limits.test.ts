@@ -43,7 +43,8 @@ async function runWatchingSpill(memoryLimit: string | undefined, sql: string) {
       onScratch: (scratch) => {
         const tmp = join(scratch, "duckdb-tmp");
         ready.push(
-          mkdir(tmp).then(() => {
+          // The task creates the folder too (recursive, like this): whichever comes first, both succeed.
+          mkdir(tmp, { recursive: true }).then(() => {
             // The folder's own removal with the scratch folder is reported under its name: not a spill.
             watcher = watch(tmp, (_event, name) => name && name !== "duckdb-tmp" && spilled.add(String(name)));
           }),
