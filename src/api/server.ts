@@ -33,6 +33,8 @@ import { sourceRoutes } from "./routes/sources.js";
 import { sparkRoutes } from "./routes/spark.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { taskApiRoutes } from "./routes/taskApi.js";
+import { autoscalerRoutes } from "./routes/autoscaler.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { uiRoutes, type UiOptions } from "./ui.js";
 import { ErrorBody } from "./schemas.js";
 import type { ApiApp, ApiDeps } from "./types.js";
@@ -163,12 +165,14 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
       sourceRoutes(typed, deps);
       sparkRoutes(typed, deps);
       taskApiRoutes(typed, deps);
+      autoscalerRoutes(typed, deps);
       typed.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },
   );
 
   rootHealthRoute(app as unknown as ApiApp, deps);
+  metricsRoute(app as unknown as ApiApp, deps);
 
   // --- Web UI (src/api/ui.ts): the single-page app and its assets, outside /api. ---
   if (opts.ui !== false) uiRoutes(app as unknown as ApiApp, opts.ui ?? {});

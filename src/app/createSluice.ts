@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { resolveDbUrl, type SluiceConfig } from "../config/config.js";
 import type { Executor, FinishedListener } from "../executors/executor.js";
+import { AttemptTokens } from "../auth/attemptToken.js";
+import { KubernetesExecutor } from "../executors/kubernetesExecutor.js";
 import { LocalExecutor } from "../executors/localExecutor.js";
 import { QueueExecutor } from "../executors/queueExecutor.js";
 import { DagProcessor } from "../parser/dagProcessor.js";
@@ -36,7 +38,17 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
   const target = resolveDbUrl(config);
   // --- executor choice: "queue" leaves attempts to `sluice worker` processes (config validation ensures PostgreSQL) ---
   const executor: Executor =
-    config.executor.kind === "queue" && target.dialect === "postgres"
+    // --- "kubernetes": one pod per attempt, reporting through the task API (kubernetes section of the config) ---
+    config.executor.kind === "kubernetes"
+      ? new KubernetesExecutor({
+          store,
+          settings: config.kubernetes,
+          tokens: new AttemptTokens(config),
+          zombieThresholdMs: config.scheduler.zombieThresholdMs,
+          log: log.child({ part: "executor" }),
+          onFinished,
+        })
+      : config.executor.kind === "queue" && target.dialect === "postgres"
       ? new QueueExecutor({
           store,
           db: target,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode, SchemaTooNewError, SluiceError, ErrorCode, describeError } from "../core/errors.js";
 import { registerAdmin } from "./commands/admin.js";
+import { registerAutoscaler } from "./commands/autoscaler.js";
 import { registerDags } from "./commands/dags.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInit } from "./commands/init.js";
@@ -30,6 +31,7 @@ registerTasks(program);
 registerAdmin(program);
 registerUsers(program);
 registerWorker(program);
+registerAutoscaler(program);
 registerDeploy(program);
 
 // Every --help shows an example: leaf commands add their own; the root and the command groups get theirs here.

@@ -65,15 +65,42 @@ export const SluiceConfigSchema = z
       {
         // --- queue executor (src/executors/queueExecutor.ts, src/worker/) ---
         kind: z
-          .enum(["local", "queue"])
+          .enum(["local", "queue", "kubernetes"])
           .default("local")
-          .describe('Executor implementation: "local" runs attempts in task processes of the scheduler; "queue" leaves them to `sluice worker` processes (PostgreSQL only).'),
+          .describe(
+            'Executor implementation: "local" runs attempts in task processes of the scheduler; "queue" leaves them to `sluice worker` processes (PostgreSQL only); "kubernetes" runs each attempt in its own pod (see the kubernetes section).',
+          ),
         // A function so the default reflects the machine at parse time.
         slots: int(1).default(() => os.availableParallelism()).describe("Task attempts run at once by this executor (default: CPU count)."),
         tasksPerProcess: int(1).default(1000).describe("A warm task process is recycled after this many attempts (and sooner when its memory grows)."),
         maxProcessMemoryMb: int(64).default(2048).describe("V8 heap cap of a task process; it is also recycled when its RSS is above this after an attempt."),
       },
       "Task executor.",
+    ),
+    // --- Kubernetes executor (src/executors/kubernetesExecutor.ts): one pod per attempt ---
+    kubernetes: section(
+      {
+        namespace: z.string().min(1).default("default").describe("Namespace task pods are created in."),
+        image: z.string().min(1).default("sluice:latest").describe("Image of task pods (the Sluice image with the DAGs); a task's pod.image wins."),
+        command: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(["sluice"])
+          .describe('How the image starts Sluice; the pod runs <command> task run --remote <apiUrl>.'),
+        podTemplateFile: z.string().min(1).optional().describe("YAML of a Pod the task pods start from (volumes, env, security context…); the container named \"base\" (or the first) runs the task."),
+        apiUrl: z.string().url().default("http://sluice-api:8080").describe("URL of the Sluice API as seen from task pods: they report to its task API."),
+        pendingTimeoutMs: int(1).default(300000).describe("A pod still Pending after this long (unschedulable, image pull failing…) is deleted and its attempt failed or retried."),
+        keepFailedPods: z.boolean().default(false).describe("Keep the pods of failed attempts for inspection (successful ones are always deleted)."),
+        createBatchLimit: int(1).default(20).describe("Most pods created per scheduling loop (and waiting to be created)."),
+        inCluster: z.boolean().default(false).describe("Reach the Kubernetes API with the service account of the pod the scheduler runs in."),
+        kubeconfigPath: z.string().min(1).optional().describe("Reach the Kubernetes API through this kubeconfig file (its current context, or `context`)."),
+        context: z.string().min(1).optional().describe("Context of kubeconfigPath to use."),
+        server: z.string().url().optional().describe("Kubernetes API server URL, used with `token` when neither inCluster nor kubeconfigPath is set."),
+        token: z.string().min(1).optional().describe("Bearer token for `server` (env SLUICE_KUBERNETES__TOKEN)."),
+        caData: z.string().min(1).optional().describe("PEM of the API server's CA, base64, for `server`."),
+        insecureSkipTlsVerify: z.boolean().default(false).describe("Do not verify the API server's certificate (tests only)."),
+      },
+      'Kubernetes executor (executor.kind "kubernetes").',
     ),
     // --- queue workers (`sluice worker`, src/worker/) ---
     worker: section(
@@ -84,6 +111,38 @@ export const SluiceConfigSchema = z
         pollIntervalMs: int(1).default(2000).describe("How often a worker looks for queued work when no NOTIFY woke it (a fallback; NOTIFY wakes it at once)."),
       },
       "Queue workers (used with executor.kind \"queue\").",
+    ),
+    // --- autoscaler (`sluice autoscaler`, src/autoscaler/): sizes the queue workers ---
+    autoscaler: section(
+      {
+        enabled: z.boolean().default(false).describe("Let `sluice autoscaler` act; false makes it refuse to start (so a copied command does not scale a pool by surprise)."),
+        intervalMs: int(100).default(15000).describe("How often the autoscaler measures and decides (the HPA's sync period is 15 s)."),
+        queues: z.array(z.string().min(1)).min(1).default(["default"]).describe("Queues whose workers are scaled, each on its own (a worker pool or Deployment per queue)."),
+        min: int(0).default(0).describe("Fewest workers per queue; 0 scales to zero when nothing is queued or running."),
+        max: int(1).default(10).describe("Most workers per queue."),
+        targets: section(
+          {
+            cpu: z.number().positive().optional().describe("Target CPU per worker in cores (0.8 = 80% of one core), HPA rule; unset: not a scaling input."),
+            memory: z.number().positive().optional().describe("Target resident memory per worker in MiB, HPA rule; unset: not a scaling input."),
+            network: z.number().positive().optional().describe("Target I/O bytes/s per worker (local: /proc/<pid>/io rchar+wchar, which includes sockets), HPA rule; unset: not a scaling input."),
+          },
+          "Resource targets of the HPA rule desired = ceil(current × value / target).",
+        ),
+        tolerance: z.number().min(0).max(1).default(0.1).describe("No resource-driven change while value/target is within 1 ± this (the HPA's 0.1)."),
+        stabilizationWindowMs: int(0).default(300000).describe("Scale down only to the highest proposal of this window (the HPA's 300 s)."),
+        scaleUp: section(
+          {
+            pods: int(0).default(4).describe("Workers that may be added per period (the HPA's default 4)."),
+            percent: int(0).default(100).describe("Percent of the workers at the start of the period that may be added (100 = double; the larger of pods and percent applies)."),
+            periodMs: int(1).default(15000).describe("Period of the scale-up limits."),
+          },
+          "Scale-up rate limit.",
+        ),
+        actuator: z.enum(["local", "kubernetes"]).default("local").describe('"local" spawns and stops `sluice worker` processes on this machine; "kubernetes" sets the replicas of a Deployment (scale subresource).'),
+        deployment: z.string().min(1).default("sluice-worker").describe('Deployment scaled by the kubernetes actuator; "{queue}" is replaced by the queue name (one Deployment per queue).'),
+        namespace: z.string().min(1).default("sluice").describe("Namespace of that Deployment (the API connection comes from the kubernetes section)."),
+      },
+      "Autoscaler of queue workers (`sluice autoscaler`).",
     ),
     parsing: section(
       {

@@ -91,6 +91,28 @@ export interface SparkTaskSpec {
   kubernetes?: SparkKubernetesSpec;
 }
 
+/**
+ * Per-task overrides of the task pod (executor.kind "kubernetes"), merged over
+ * the pod template. Named `pod`, not `kubernetes`: Spark tasks already take a
+ * `kubernetes` option for their SparkApplication. Plain Kubernetes JSON objects
+ * (resources, tolerations, affinity, containers) are passed through as given.
+ */
+export interface TaskPodSpec {
+  image?: string;
+  /** Container resources: `{ requests: { cpu: "500m", memory: "1Gi" }, limits: {...} }`. */
+  resources?: Record<string, unknown>;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Record<string, unknown>[];
+  affinity?: Record<string, unknown>;
+  /** Extra environment of the task container. */
+  env?: Record<string, string>;
+  /** Environment from Secrets: `{ NAME: { secret: "name", key: "key" } }`. */
+  secretEnv?: Record<string, { secret: string; key: string }>;
+  serviceAccount?: string;
+  /** Sidecars, as Kubernetes container objects. */
+  extraContainers?: Record<string, unknown>[];
+}
+
 export interface TaskSpec {
   id: string;
   kind: TaskKind;
@@ -125,6 +147,8 @@ export interface TaskSpec {
   duckdb?: DuckdbTaskSpec;
   /** Spark tasks only. */
   spark?: SparkTaskSpec;
+  /** --- Kubernetes executor: overrides of this task's pod (absent when not set) --- */
+  pod?: TaskPodSpec;
 }
 
 /** Fields of a DagSpec that define its structure (and so its version). */

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { DagSpec, DuckdbTaskSpec, ExpandSpec, SparkTaskSpec, TaskKind, TaskSpec } from "../core/dagSpec.js";
+import type { DagSpec, DuckdbTaskSpec, ExpandSpec, SparkTaskSpec, TaskKind, TaskPodSpec, TaskSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError, type ErrorLocation } from "../core/errors.js";
 import { parseDuration, parseSchedule } from "../core/schedule.js";
 import { TRIGGER_RULES, type TriggerRule } from "../core/triggerRules.js";
@@ -9,6 +9,7 @@ import type { TaskContext } from "./context.js";
 import { callerLocation } from "./callerLocation.js";
 import { datasetCondition, isDatasetScheduleValue, normaliseDatasets, type DatasetLike, type DatasetSchedule, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
+import { podSpec } from "./podOptions.js";
 import type { DuckdbCode, DuckdbSource, DuckdbTaskResult, ExpandOptions, MapItem, MappedResult, PerRun, SparkCode, SparkTaskResult } from "./taskKinds.js";
 
 /** A duration: milliseconds, or text like "30s", "5m", "1h30m". */
@@ -37,6 +38,8 @@ export interface TaskOptions {
   queue?: string;
   /** Markdown shown next to the task. */
   doc?: string;
+  /** --- Kubernetes executor: overrides of the task's pod (image, resources, nodeSelector, …) --- */
+  pod?: TaskPodSpec;
 }
 
 /** A reference to a declared task; its type parameter carries the result type. */
@@ -413,6 +416,8 @@ export class DagBuilder<P> {
       outlets: normaliseDatasets(opts.outlets, "outlets", id, (msg) => fail(this.dagId, msg, this.location)),
       inlets: normaliseDatasets(opts.inlets, "inlets", id, (msg) => fail(this.dagId, msg, this.location)),
       ...(expand ? { expand } : {}),
+      // Only when set, so DAGs without it keep their version hash.
+      ...(o.pod !== undefined ? { pod: podSpec(o.pod, id, (msg) => fail(this.dagId, msg, this.location)) } : {}),
       ...extra,
     };
     if (!Number.isInteger(spec.priorityWeight)) fail(this.dagId, `task "${id}": priorityWeight must be an integer.`, this.location);

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { openDb, type DbHandle, type DbTarget } from "./db.js";
 import { AuthQueries } from "./authQueries.js";
+import { AutoscalerQueries } from "./autoscalerQueries.js";
 import { ConnectionQueries } from "./connectionQueries.js";
 import { DagQueries } from "./dagQueries.js";
 import { DatasetQueries } from "./datasetQueries.js";
@@ -34,6 +35,7 @@ export class Store {
   readonly sparkApps: SparkAppQueries;
   readonly mapped: MappedQueries;
   readonly queue: QueueQueries;
+  readonly autoscaler: AutoscalerQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -49,6 +51,7 @@ export class Store {
     this.sparkApps = new SparkAppQueries(handle.db);
     this.mapped = new MappedQueries(handle.db);
     this.queue = new QueueQueries(handle.db, handle.dialect);
+    this.autoscaler = new AutoscalerQueries(handle.db);
   }
 
   get dialect(): Dialect {

@@ -86,6 +86,7 @@ const ROUTES = [
   ["get", "/dags/{dagId}/source"],
   ["get", "/spark/clusters"],
   ["get", "/spark/clusters/{connId}"],
+  ["get", "/autoscaler/decisions"],
   ...ADMIN_ROUTES,
 ] as const;
 

@@ -225,7 +225,7 @@ describe("describeConfig", () => {
     assert.ok(slots?.doc);
     assert.equal(rows.find((r) => r.key === "db.url")?.value, "postgres://u:****@h/db");
     assert.ok(rows.every((r) => r.doc.length > 0), "every option has a doc");
-    assert.equal(rows.length, 28);
+    assert.equal(rows.length, 28 + 16 /* autoscaler.* */ + 15 /* kubernetes.* */);
     const maxMap = rows.find((r) => r.key === "scheduler.maxMapLength");
     assert.deepEqual(maxMap && { value: maxMap.value, default: maxMap.default }, { value: 1024, default: 1024 });
   });

@@ -2,9 +2,10 @@ import { m0001_init } from "./0001_init.js";
 import { m0002_auth } from "./0002_auth.js";
 import { m0003_ui } from "./0003_ui.js";
 import { m0004_data } from "./0004_data.js";
+import { m0005_autoscaler } from "./0005_autoscaler.js";
 import type { Migration } from "./migration.js";
 
 export type { Dialect, Migration } from "./migration.js";
 
-export const MIGRATIONS: readonly Migration[] = [m0001_init, m0002_auth, m0003_ui, m0004_data];
+export const MIGRATIONS: readonly Migration[] = [m0001_init, m0002_auth, m0003_ui, m0004_data, m0005_autoscaler];
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,98 @@
+/**
+ * The pod calls of the Kubernetes executor, through @kubernetes/client-node
+ * (imported on first use: ~0.4 s to load, which a local-executor scheduler
+ * should not pay).
+ */
+import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
+import type { SluiceConfig } from "../../config/config.js";
+import { apiStatus } from "../../spark/kubeClient.js";
+
+type K8s = typeof import("@kubernetes/client-node");
+let lib: Promise<K8s> | undefined;
+const k8s = (): Promise<K8s> => (lib ??= import("@kubernetes/client-node"));
+
+export type KubeSettings = SluiceConfig["kubernetes"];
+export type WatchEvent = { type: string; object: any };
+
+/** A kubeconfig for the executor: in-cluster, a kubeconfig file, or server + bearer token. */
+async function kubeConfig(s: KubeSettings): Promise<KubeConfig> {
+  const { KubeConfig } = await k8s();
+  const kc = new KubeConfig();
+  if (s.inCluster) kc.loadFromCluster();
+  else if (s.kubeconfigPath) {
+    kc.loadFromFile(s.kubeconfigPath);
+    if (s.context) kc.setCurrentContext(s.context);
+  } else {
+    if (!s.server) throw new Error('kubernetes.server is not set: set kubernetes.inCluster, kubernetes.kubeconfigPath, or kubernetes.server with kubernetes.token.');
+    kc.loadFromOptions({
+      clusters: [{ name: "sluice", server: s.server, caData: s.caData, skipTLSVerify: s.insecureSkipTlsVerify }],
+      users: [{ name: "sluice", token: s.token }],
+      contexts: [{ name: "sluice", cluster: "sluice", user: "sluice", namespace: s.namespace }],
+      currentContext: "sluice",
+    });
+  }
+  return kc;
+}
+
+export class PodApi {
+  private constructor(
+    private readonly kc: KubeConfig,
+    private readonly lib: K8s,
+    readonly namespace: string,
+  ) {}
+
+  static async connect(s: KubeSettings): Promise<PodApi> {
+    return new PodApi(await kubeConfig(s), await k8s(), s.namespace);
+  }
+
+  private core() {
+    return this.kc.makeApiClient(this.lib.CoreV1Api);
+  }
+
+  create(body: V1Pod): Promise<V1Pod> {
+    return this.core().createNamespacedPod({ namespace: this.namespace, body });
+  }
+
+  async get(name: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.core().readNamespacedPod({ namespace: this.namespace, name });
+    } catch (err) {
+      if (apiStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list(labelSelector: string): Promise<{ items: V1Pod[]; resourceVersion: string | undefined }> {
+    const l = await this.core().listNamespacedPod({ namespace: this.namespace, labelSelector });
+    return { items: l.items, resourceVersion: l.metadata?.resourceVersion };
+  }
+
+  /** Delete now (no grace: the attempt is over or being failed); false when already gone. */
+  async delete(name: string): Promise<boolean> {
+    try {
+      await this.core().deleteNamespacedPod({ namespace: this.namespace, name, gracePeriodSeconds: 0 });
+      return true;
+    } catch (err) {
+      if (apiStatus(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** The container's log (its last `limitBytes`). */
+  log(name: string, container: string, limitBytes: number): Promise<string> {
+    return this.core().readNamespacedPodLog({ namespace: this.namespace, name, container, limitBytes });
+  }
+
+  /**
+   * Watch pods matching the selector from `resourceVersion`. `done` is called
+   * once when the stream ends (dropped, closed by the server, or aborted).
+   */
+  watch(labelSelector: string, resourceVersion: string | undefined, onEvent: (e: WatchEvent) => void, done: (err: unknown) => void): Promise<AbortController> {
+    return new this.lib.Watch(this.kc).watch(
+      `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`,
+      { labelSelector, resourceVersion, allowWatchBookmarks: true },
+      (type: string, object: any) => onEvent({ type, object }),
+      done,
+    );
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The pod of one attempt: name, labels, and the manifest (pod template merged
+ * with the executor's settings and the task's `pod` overrides).
+ */
+import { createHash } from "node:crypto";
+import type { V1Container, V1EnvVar, V1Pod } from "@kubernetes/client-node";
+import type { TaskPodSpec } from "../../core/dagSpec.js";
+import { LABEL_PREFIX, labelValue } from "../../spark/kubeNames.js";
+
+/** Selects every task pod of every Sluice scheduler (adoption needs the dead ones' pods too). */
+export const TASK_POD_SELECTOR = `app.kubernetes.io/managed-by=sluice,${LABEL_PREFIX}/component=task-pod`;
+export const TI_LABEL = `${LABEL_PREFIX}/ti-id`;
+export const TRY_LABEL = `${LABEL_PREFIX}/try-number`;
+export const MAIN_CONTAINER = "base";
+
+export interface PodAttempt {
+  tiId: number;
+  tryNumber: number;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  /** The scheduler job that created the pod. */
+  ownerJob: number | null;
+}
+
+/** DNS-1123, at most 63 characters, readable, unique per attempt (ti id and try, plus a hash of the identity). */
+export function podName(a: PodAttempt): string {
+  const hash = createHash("sha256").update(JSON.stringify([a.dagId, a.runId, a.taskId, a.mapIndex, a.tryNumber, a.tiId])).digest("hex").slice(0, 6);
+  const tail = `-${a.tiId}-${a.tryNumber}-${hash}`;
+  const readable = `${a.dagId}-${a.taskId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63 - 3 - tail.length)
+    .replace(/-+$/, "");
+  return `sl-${readable || "task"}${tail}`;
+}
+
+export function podLabels(a: PodAttempt): Record<string, string> {
+  return {
+    "app.kubernetes.io/managed-by": "sluice",
+    [`${LABEL_PREFIX}/component`]: "task-pod",
+    [TI_LABEL]: String(a.tiId),
+    [TRY_LABEL]: String(a.tryNumber),
+    [`${LABEL_PREFIX}/map-index`]: String(a.mapIndex),
+    [`${LABEL_PREFIX}/dag-id`]: labelValue(a.dagId),
+    [`${LABEL_PREFIX}/run-id`]: labelValue(a.runId),
+    [`${LABEL_PREFIX}/task-id`]: labelValue(a.taskId),
+    ...(a.ownerJob != null ? { [`${LABEL_PREFIX}/scheduler-job`]: String(a.ownerJob) } : {}),
+  };
+}
+
+/** Exact ids (label values are sanitised and cut at 63 characters). */
+export function podAnnotations(a: PodAttempt): Record<string, string> {
+  return {
+    [`${LABEL_PREFIX}/dag-id`]: a.dagId,
+    [`${LABEL_PREFIX}/run-id`]: a.runId,
+    [`${LABEL_PREFIX}/task-id`]: a.taskId,
+    [`${LABEL_PREFIX}/map-index`]: String(a.mapIndex),
+    [`${LABEL_PREFIX}/try-number`]: String(a.tryNumber),
+  };
+}
+
+export interface PodInputs {
+  attempt: PodAttempt;
+  template: V1Pod | undefined;
+  image: string;
+  command: string[];
+  apiUrl: string;
+  /** The attempt token, as a plain env value (see docs/kubernetes.md: a per-pod Secret would keep it out of the pod spec). */
+  token: string;
+  overrides: TaskPodSpec | undefined;
+}
+
+/** The container that runs the task: the template's "base" container, else its first, else a new one. */
+function mainContainer(pod: V1Pod): V1Container {
+  const spec = (pod.spec ??= { containers: [] });
+  spec.containers ??= [];
+  let c = spec.containers.find((x) => x.name === MAIN_CONTAINER) ?? spec.containers[0];
+  if (!c) spec.containers.push((c = { name: MAIN_CONTAINER }));
+  return c;
+}
+
+export function buildPod(i: PodInputs): V1Pod {
+  const a = i.attempt;
+  const o = i.overrides ?? {};
+  const pod: V1Pod = structuredClone(i.template ?? {});
+  pod.apiVersion = "v1";
+  pod.kind = "Pod";
+  pod.metadata = {
+    ...pod.metadata,
+    name: podName(a),
+    labels: { ...pod.metadata?.labels, ...podLabels(a) },
+    annotations: { ...pod.metadata?.annotations, ...podAnnotations(a) },
+  };
+  delete pod.metadata.generateName;
+  const c = mainContainer(pod);
+  const spec = pod.spec!;
+  // The attempt is retried by Sluice's policy, not by the kubelet restarting the container.
+  spec.restartPolicy = "Never";
+  c.image = o.image ?? c.image ?? i.image;
+  c.command = [...i.command];
+  c.args = ["task", "run", "--remote", i.apiUrl];
+  const env: V1EnvVar[] = (c.env ?? []).filter((e) => e.name !== "SLUICE_API_URL" && e.name !== "SLUICE_TASK_TOKEN");
+  env.push({ name: "SLUICE_API_URL", value: i.apiUrl }, { name: "SLUICE_TASK_TOKEN", value: i.token });
+  for (const [name, value] of Object.entries(o.env ?? {})) env.push({ name, value });
+  for (const [name, s] of Object.entries(o.secretEnv ?? {})) env.push({ name, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } });
+  c.env = env;
+  if (o.resources) c.resources = o.resources as V1Container["resources"];
+  if (o.nodeSelector) spec.nodeSelector = { ...spec.nodeSelector, ...o.nodeSelector };
+  if (o.tolerations) spec.tolerations = [...(spec.tolerations ?? []), ...(o.tolerations as NonNullable<typeof spec.tolerations>)];
+  if (o.affinity) spec.affinity = o.affinity as typeof spec.affinity;
+  if (o.serviceAccount) spec.serviceAccountName = o.serviceAccount;
+  if (o.extraContainers) spec.containers.push(...(o.extraContainers as unknown as V1Container[]));
+  return pod;
+}

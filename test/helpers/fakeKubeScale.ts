@@ -1,0 +1,98 @@
+/**
+ * A small Kubernetes API server for the autoscaler's Deployment actuator: the
+ * scale subresource of Deployments, with the real server's answers.
+ * GET  /apis/apps/v1/namespaces/<ns>/deployments/<name>/scale → autoscaling/v1 Scale;
+ * PUT  same path, body a Scale → 200 with the new Scale; 404 NotFound for an
+ * unknown Deployment; 409 Conflict when metadata.resourceVersion is stale (a
+ * concurrent `kubectl scale`); 422 Invalid for negative replicas; 401 without
+ * the bearer token. No controller: replicas are what was last set.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+const SCALE = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/;
+
+function statusBody(code: number, reason: string, message: string) {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+}
+
+interface Deployment {
+  replicas: number;
+  resourceVersion: number;
+}
+
+export class FakeKubeScale {
+  private server: Server | undefined;
+  /** "<namespace>/<name>" → its replicas. */
+  readonly deployments = new Map<string, Deployment>();
+  readonly requests: { method: string; path: string; status: number; replicas?: number }[] = [];
+  private version = 500;
+  url = "";
+
+  constructor(readonly token: string) {}
+
+  addDeployment(namespace: string, name: string, replicas: number): void {
+    this.deployments.set(`${namespace}/${name}`, { replicas, resourceVersion: ++this.version });
+  }
+
+  /** Another client changes the replicas (as `kubectl scale` would), bumping the resourceVersion. */
+  externalScale(namespace: string, name: string, replicas: number): void {
+    const d = this.deployments.get(`${namespace}/${name}`)!;
+    d.replicas = replicas;
+    d.resourceVersion = ++this.version;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => this.send(req, res, 500, statusBody(500, "InternalError", String(err))));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, replicas?: number): void {
+    this.requests.push({ method: req.method ?? "", path: (req.url ?? "").split("?")[0], status, replicas });
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  }
+
+  private scaleOf(namespace: string, name: string, d: Deployment) {
+    return {
+      kind: "Scale",
+      apiVersion: "autoscaling/v1",
+      metadata: { name, namespace, resourceVersion: String(d.resourceVersion) },
+      spec: { replicas: d.replicas },
+      status: { replicas: d.replicas, selector: `app.kubernetes.io/component=${name}` },
+    };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, statusBody(401, "Unauthorized", "Unauthorized"));
+    const m = SCALE.exec((req.url ?? "").split("?")[0]);
+    if (!m) return this.send(req, res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+    const [, namespace, name] = m;
+    const d = this.deployments.get(`${namespace}/${name}`);
+    if (!d) return this.send(req, res, 404, statusBody(404, "NotFound", `deployments.apps "${name}" not found`));
+    if (req.method === "GET") return this.send(req, res, 200, this.scaleOf(namespace, name, d));
+    if (req.method !== "PUT") return this.send(req, res, 405, statusBody(405, "MethodNotAllowed", `${req.method} is not supported`));
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { kind?: string; metadata?: { resourceVersion?: string }; spec?: { replicas?: number } };
+    const replicas = body.spec?.replicas ?? 0;
+    if (body.kind !== "Scale" || !Number.isInteger(replicas) || replicas < 0) {
+      return this.send(req, res, 422, statusBody(422, "Invalid", `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`));
+    }
+    const rv = body.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== String(d.resourceVersion)) {
+      return this.send(req, res, 409, statusBody(409, "Conflict", `Operation cannot be fulfilled on deployments.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+    }
+    d.replicas = replicas;
+    d.resourceVersion = ++this.version;
+    this.send(req, res, 200, this.scaleOf(namespace, name, d), replicas);
+  }
+}
