@@ -111,10 +111,14 @@ describe("local autoscaler with real workers (postgres)", () => {
 
     // Scaled up to the max, and the reason says why.
     const up = await store.autoscaler.list({ queue: "default" });
-    const first = up.find((d) => d.desired_replicas > 0)!;
-    assert.equal(first.current_replicas, 0);
-    assert.equal(first.desired_replicas, MAX);
-    assert.match(first.reason, new RegExp(`^scale up 0 → ${MAX}; queue: ceil\\(\\(\\d+ queued \\+ \\d+ running\\) / 2\\) = \\d+; clamped to ${MAX} by max`));
+    // The scheduler queues the burst over a few loop passes, so the first proposal may be below
+    // the max on a loaded machine; what must hold: it started from no workers and reached the max
+    // for the stated reason.
+    assert.equal(up[0]?.current_replicas, 0, "the first decision found no workers");
+    assert.ok(
+      up.some((d) => d.desired_replicas === MAX && new RegExp(`queue: ceil\\(\\(\\d+ queued \\+ \\d+ running\\) / 2\\) = \\d+; clamped to ${MAX} by max`).test(d.reason)),
+      up.slice(0, 5).map((d) => d.reason).join("\n"),
+    );
     assert.ok(up.some((d) => d.current_replicas === MAX && d.queued + d.running > 0), "ran at the max while busy");
     assert.ok(up.some((d) => d.current_replicas === MAX && d.cpu !== null && d.memory_mb! > 10), "worker CPU and memory were measured from /proc");
 

