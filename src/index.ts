@@ -13,5 +13,5 @@ export type { DatasetOptions } from "./sdk/dag.js";
 export { partition, readPartition, PartitionError, type PartitionDescriptor, type PartitionOptions, type CsvPartition, type JsonlPartition, type ReadPartitionOptions, type CsvRecord } from "./data/partition.js";
 export { partitionTable, rangePredicate, DEFAULT_TARGET_TABLE_ROWS, type PartitionTableOptions, type RangePredicateOptions } from "./data/sqlRange.js";
 export { pgClient, sqliteClient, duckdbClient, type SqlClient, type DuckdbSqlClient, type PgQueryable } from "./data/sqlClients.js";
-export type { ParquetPartition, SqlRangePartition, SqlEngine, SqlKeyValue, FilePartition } from "./data/types.js";
+export type { ParquetPartition, SqlRangePartition, SqlEngine, SqlKeyValue, FilePartition } from "./core/partitions.js";
 export type { DuckdbSource, DuckdbTaskResult } from "./sdk/taskKinds.js";

@@ -4,7 +4,7 @@
  * delimiter, doubled quotes and newlines; CRLF and LF line endings both work;
  * blank lines are skipped.
  */
-import { PartitionError } from "./types.js";
+import { PartitionError } from "../core/partitions.js";
 
 export class CsvParser {
   private field = "";

@@ -14,7 +14,7 @@
  * jumps between indexOf hits instead of visiting bytes one by one.
  */
 import type { FileHandle } from "node:fs/promises";
-import { PartitionError } from "./types.js";
+import { PartitionError } from "../core/partitions.js";
 
 export const SCAN_CHUNK_BYTES = 1 << 20;
 const MAX_HEADER_BYTES = 1 << 20;

@@ -3,7 +3,7 @@
  * result, a mapped instance's item), so whoever consumes one checks it first.
  */
 import { z } from "zod";
-import type { PartitionDescriptor } from "./types.js";
+import type { PartitionDescriptor } from "../core/partitions.js";
 
 const count = z.number().int().nonnegative();
 const position = { index: count, of: z.number().int().positive() };

@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve, sep } from "node:path";
-import { PartitionError } from "./types.js";
+import { PartitionError } from "../core/partitions.js";
 
 const GLOB_CHARS = /[*?]/;
 

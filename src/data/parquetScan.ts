@@ -12,7 +12,7 @@
  * for all of them).
  */
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { PartitionError, type ParquetPartition } from "./types.js";
+import { PartitionError, type ParquetPartition } from "../core/partitions.js";
 
 interface RowGroup {
   id: number;

@@ -16,11 +16,11 @@ import { readCsvHeader, scanCsvCuts } from "./csvScan.js";
 import { expandInputs } from "./glob.js";
 import { jsonlCuts, sampleBytesPerLine } from "./jsonlScan.js";
 import { ParquetFooterReader, partitionParquet } from "./parquetScan.js";
-import { PartitionError, type FileFormat, type FilePartition, type PartitionDescriptor } from "./types.js";
+import { PartitionError, type FileFormat, type FilePartition, type PartitionDescriptor } from "../core/partitions.js";
 
 export { readPartition, type ReadPartitionOptions, type CsvRecord } from "./readPartition.js";
-export { PartitionError, type PartitionDescriptor, type CsvPartition, type JsonlPartition, type FileFormat } from "./types.js";
-export type { ParquetPartition, SqlRangePartition, FileRangePartition, SqlEngine, SqlKeyValue } from "./types.js";
+export { PartitionError, type PartitionDescriptor, type CsvPartition, type JsonlPartition, type FileFormat } from "../core/partitions.js";
+export type { ParquetPartition, SqlRangePartition, FileRangePartition, SqlEngine, SqlKeyValue } from "../core/partitions.js";
 
 /** Used when neither targetBytes nor targetRows is given. */
 export const DEFAULT_TARGET_BYTES = 64 * 1024 * 1024;

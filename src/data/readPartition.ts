@@ -5,7 +5,7 @@
  */
 import { open } from "node:fs/promises";
 import { CsvParser } from "./csvParse.js";
-import { PartitionError, type CsvPartition, type FileRangePartition, type JsonlPartition, type PartitionDescriptor } from "./types.js";
+import { PartitionError, type CsvPartition, type FileRangePartition, type JsonlPartition, type PartitionDescriptor } from "../core/partitions.js";
 
 const READ_CHUNK_BYTES = 1 << 20;
 const NEWLINE = 0x0a;

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import type BetterSqlite3 from "better-sqlite3";
 import { jsonSafeInteger } from "./jsonSafe.js";
-import type { SqlEngine, SqlKeyValue } from "./types.js";
+import type { SqlEngine, SqlKeyValue } from "../core/partitions.js";
 
 export interface SqlClient {
   readonly engine: SqlEngine;

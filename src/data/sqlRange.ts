@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import type { SqlClient } from "./sqlClients.js";
-import { PartitionError, type SqlEngine, type SqlKeyValue, type SqlRangePartition } from "./types.js";
+import { PartitionError, type SqlEngine, type SqlKeyValue, type SqlRangePartition } from "../core/partitions.js";
 
 /** Used when targetRows is not given. */
 export const DEFAULT_TARGET_TABLE_ROWS = 1_000_000;

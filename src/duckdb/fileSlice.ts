@@ -13,7 +13,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { PartitionError, type CsvPartition, type FileRangePartition } from "../data/types.js";
+import { PartitionError, type CsvPartition, type FileRangePartition } from "../core/partitions.js";
 
 const COPY_CHUNK_BYTES = 1 << 20;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

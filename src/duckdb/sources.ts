@@ -19,7 +19,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { ErrorCode } from "../core/errors.js";
 import { looksLikeDescriptor, partitionDescriptorSchema } from "../data/descriptorSchema.js";
 import { rangePredicate } from "../data/sqlRange.js";
-import type { CsvPartition, FileRangePartition, ParquetPartition, SqlRangePartition } from "../data/types.js";
+import type { CsvPartition, FileRangePartition, ParquetPartition, SqlRangePartition } from "../core/partitions.js";
 import { DuckdbTaskError, duckdbMessage } from "./errors.js";
 import { copyPartition } from "./fileSlice.js";
 import { ident, str, strList } from "./sqlText.js";

@@ -3,7 +3,7 @@
  * tasks, as DAG authors see them. The runtimes live in runner/ (duckdbTask.ts,
  * sparkTask.ts); these are only the shapes they accept and return.
  */
-import type { PartitionDescriptor } from "../data/types.js";
+import type { PartitionDescriptor } from "../core/partitions.js";
 import type { SparkKubernetesSpec } from "../core/dagSpec.js";
 import type { TaskContext } from "./context.js";
 

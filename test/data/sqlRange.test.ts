@@ -17,7 +17,7 @@ import { ErrorCode, SluiceError } from "../../src/core/errors.js";
 import { rejectsUsage } from "../helpers/usageError.js";
 import { duckdbClient, pgClient, sqliteClient, type DuckdbSqlClient, type SqlClient } from "../../src/data/sqlClients.js";
 import { partitionTable, rangePredicate, type PartitionTableOptions } from "../../src/data/sqlRange.js";
-import type { SqlEngine, SqlRangePartition } from "../../src/data/types.js";
+import type { SqlEngine, SqlRangePartition } from "../../src/core/partitions.js";
 import { freshTarget } from "../helpers/db.js";
 
 const N = 5000;

@@ -4,7 +4,7 @@
  * union on `format`, so Parquet row groups and SQL key ranges can join later
  * without changing the file-range shapes.
  */
-import { ErrorCode, SluiceError } from "../core/errors.js";
+import { ErrorCode, SluiceError } from "./errors.js";
 
 interface FileRangeBase {
   /** Absolute path of the file. */
