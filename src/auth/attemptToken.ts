@@ -15,12 +15,12 @@
  * use like the secrets key (secrets/secretBox.ts). Every API server process
  * and every executor that issues tokens must share it.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmod, link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import type { SluiceConfig } from "../config/config.js";
 import { ErrorCode, SluiceError } from "../core/errors.js";
+import { loadKeyFile } from "../secrets/keyFile.js";
 
 export const TASK_API_AUDIENCE = "task-api";
 export const TOKEN_KEY_FILE_NAME = "task-token.key";
@@ -96,37 +96,15 @@ function decodeKey(text: string, where: string): Buffer {
   return key;
 }
 
-/**
- * Read `<home>/task-token.key`, creating it when absent. Atomic like the
- * secrets key file: a private temp file hard-linked into place, so processes
- * starting together agree on one key.
- */
+/** `<home>/task-token.key`, created on first use (atomically, like the secrets key: see secrets/keyFile.ts). */
 async function keyFromFile(home: string): Promise<Buffer> {
-  const file = path.join(home, TOKEN_KEY_FILE_NAME);
-  try {
-    return decodeKey(await readFile(file, "utf8"), file);
-  } catch (err) {
-    if (err instanceof TokenKeyError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new TokenKeyError(`Cannot read the task token key file ${file}: ${(err as Error).message}. Fix its permissions, or set api.taskTokenKey.`, { cause: err });
-    }
-  }
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  const key = randomBytes(KEY_BYTES);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    await chmod(tmp, 0o600);
-    try {
-      await link(tmp, file);
-      return key;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      return decodeKey(await readFile(file, "utf8"), file);
-    }
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
+  const key = await loadKeyFile(path.join(home, TOKEN_KEY_FILE_NAME), {
+    bytes: KEY_BYTES,
+    create: true,
+    decode: decodeKey,
+    unreadable: (file, cause) => new TokenKeyError(`Cannot read the task token key file ${file}: ${cause.message}. Fix its permissions, or set api.taskTokenKey.`, { cause }),
+  });
+  return key!;
 }
 
 export type TokenKeyConfig = Pick<SluiceConfig, "home"> & { api: Pick<SluiceConfig["api"], "taskTokenKey"> };

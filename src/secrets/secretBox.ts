@@ -13,10 +13,10 @@
  * same key; a key that changed shows up as SecretKeyError at decrypt time.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmod, link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { SluiceConfig } from "../config/config.js";
 import { ErrorCode, SluiceError } from "../core/errors.js";
+import { loadKeyFile } from "./keyFile.js";
 
 export const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -95,41 +95,14 @@ function decodeKey(text: string, where: string): Buffer {
   return key;
 }
 
-/**
- * Read `<home>/secret.key`, creating it when `create` and it does not exist.
- * Creation is atomic (write a private temp file, then hard-link it into
- * place), so processes starting together agree on one key and none reads a
- * half-written file. Undefined when absent and not `create`.
- */
-async function keyFromFile(home: string, create: boolean): Promise<Buffer | undefined> {
-  const file = path.join(home, KEY_FILE_NAME);
-  try {
-    return decodeKey(await readFile(file, "utf8"), file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      if (err instanceof SecretKeyError) throw err;
-      throw new SecretKeyError(`Cannot read the secrets key file ${file}: ${(err as Error).message}. Fix its permissions, or set secrets.key.`, { cause: err });
-    }
-  }
-  if (!create) return undefined;
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  const key = randomBytes(KEY_BYTES);
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeFile(tmp, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    // writeFile's mode is filtered by the umask; make sure nobody else can read it.
-    await chmod(tmp, 0o600);
-    try {
-      await link(tmp, file);
-      return key;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      // Another process created it first: use theirs.
-      return decodeKey(await readFile(file, "utf8"), file);
-    }
-  } finally {
-    await unlink(tmp).catch(() => {});
-  }
+/** `<home>/secret.key`, created when `create` and absent (see keyFile.ts); undefined when absent and not `create`. */
+function keyFromFile(home: string, create: boolean): Promise<Buffer | undefined> {
+  return loadKeyFile(path.join(home, KEY_FILE_NAME), {
+    bytes: KEY_BYTES,
+    create,
+    decode: decodeKey,
+    unreadable: (file, cause) => new SecretKeyError(`Cannot read the secrets key file ${file}: ${cause.message}. Fix its permissions, or set secrets.key.`, { cause }),
+  });
 }
 
 export type SecretsConfig = Pick<SluiceConfig, "home" | "secrets">;
