@@ -7,9 +7,8 @@
  * decides. @kubernetes/client-node is loaded on first use (~0.4 s).
  */
 import type { KubeConfig } from "@kubernetes/client-node";
+import { loadK8s, type K8s } from "../kube/client.js";
 import type { Actuator } from "./actuator.js";
-
-type K8s = typeof import("@kubernetes/client-node");
 
 export interface KubeDeploymentScalerOptions {
   kubeConfig: KubeConfig;
@@ -25,7 +24,7 @@ export class KubeDeploymentScaler implements Actuator {
   constructor(private readonly o: KubeDeploymentScalerOptions) {}
 
   private apps() {
-    return (this.api ??= import("@kubernetes/client-node").then((k8s) => this.o.kubeConfig.makeApiClient(k8s.AppsV1Api)));
+    return (this.api ??= loadK8s().then((k8s) => this.o.kubeConfig.makeApiClient(k8s.AppsV1Api)));
   }
 
   deploymentOf(queue: string): string {

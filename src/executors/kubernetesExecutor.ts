@@ -6,7 +6,7 @@ import { tokenLifetimeMs, type AttemptTokens } from "../auth/attemptToken.js";
 import type { TaskPodSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError } from "../core/errors.js";
 import { finishAttempt } from "../runner/finishAttempt.js";
-import { apiMessage, apiStatus } from "../spark/kubeClient.js";
+import { apiMessage, apiStatus } from "../kube/client.js";
 import type { Store } from "../store/store.js";
 import type { TaskInstanceRow } from "../store/taskQueries.js";
 import type { AdoptInfo, Executor, FinishedListener, LaunchRequest } from "./executor.js";

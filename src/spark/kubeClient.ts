@@ -7,6 +7,9 @@
 import type { Writable } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubernetesTarget } from "./sparkConnection.js";
+import { apiStatus, kubeConfigFrom, loadK8s, type K8s } from "../kube/client.js";
+
+export { apiMessage, apiStatus } from "../kube/client.js";
 
 export const SPARK_GROUP = "sparkoperator.k8s.io";
 export const SPARK_VERSION = "v1beta2";
@@ -14,53 +17,13 @@ export const SPARK_PLURAL = "sparkapplications";
 /** The container Spark names in driver pods (spark-submit and the operator alike). */
 export const DRIVER_CONTAINER = "spark-kubernetes-driver";
 
-type K8s = typeof import("@kubernetes/client-node");
-let lib: Promise<K8s> | undefined;
-const k8s = (): Promise<K8s> => (lib ??= import("@kubernetes/client-node"));
+const k8s = loadK8s;
 
 /** A kubeconfig for the connection: in-cluster, a kubeconfig file, or the API server URL with the password as bearer token. */
-export async function kubeConfigFor(t: KubernetesTarget): Promise<KubeConfig> {
-  const { KubeConfig } = await k8s();
-  const kc = new KubeConfig();
-  const s = t.kubernetes;
-  if (s.inCluster) kc.loadFromCluster();
-  else if (s.kubeconfigPath) {
-    kc.loadFromFile(s.kubeconfigPath);
-    if (s.context) kc.setCurrentContext(s.context);
-  } else {
-    kc.loadFromOptions({
-      clusters: [{ name: "spark", server: t.apiServer, caData: s.caData, skipTLSVerify: s.insecureSkipTlsVerify }],
-      users: [{ name: "sluice", token: t.token }],
-      contexts: [{ name: "spark", cluster: "spark", user: "sluice", namespace: s.namespace }],
-      currentContext: "spark",
-    });
-  }
-  return kc;
+export function kubeConfigFor(t: KubernetesTarget): Promise<KubeConfig> {
+  return kubeConfigFrom({ ...t.kubernetes, server: t.apiServer, token: t.token ?? undefined }, () => new Error("the Spark connection names no Kubernetes API server"));
 }
 
-/** The HTTP status of a failed client-node call (ApiException.code), if it has one. */
-export function apiStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-/** The message of a Kubernetes Status object in a failed call, else the error's own. */
-export function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown })?.body;
-  let parsed: unknown = body;
-  if (typeof body === "string") {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      /* plain text */
-    }
-  }
-  const m = (parsed as { message?: unknown })?.message;
-  if (typeof m === "string") return m;
-  // client-node's ApiException text: "HTTP-Code: 401\nMessage: Unauthorized\nBody: …\nHeaders: …"; keep the message line.
-  const text = (err as Error)?.message ?? String(err);
-  return /^Message: (.*)$/m.exec(text)?.[1] ?? text.split("\n")[0];
-}
 
 export class KubeSparkApi {
   private constructor(

@@ -6,30 +6,18 @@ import { Autoscaler, policyFromConfig } from "../../autoscaler/autoscaler.js";
 import { KubeDeploymentScaler } from "../../autoscaler/kubeDeploymentScaler.js";
 import { LocalWorkerPool } from "../../autoscaler/localWorkerPool.js";
 import type { SluiceConfig } from "../../config/config.js";
+import { kubeConfigFrom } from "../../kube/client.js";
 import { ErrorCode, SluiceError } from "../../core/errors.js";
 import { cliLogger, globals, resolveConfig, type GlobalOptions } from "../context.js";
 
 /** The kubeconfig of the kubernetes section: in-cluster, a kubeconfig file, or server + token. */
-async function kubeConfigOf(config: SluiceConfig): Promise<KubeConfig> {
-  const { KubeConfig } = await import("@kubernetes/client-node");
-  const k = config.kubernetes;
-  const kc = new KubeConfig();
-  if (k.inCluster) kc.loadFromCluster();
-  else if (k.kubeconfigPath) {
-    kc.loadFromFile(k.kubeconfigPath);
-    if (k.context) kc.setCurrentContext(k.context);
-  } else if (k.server) {
-    kc.loadFromOptions({
-      clusters: [{ name: "k8s", server: k.server, caData: k.caData, skipTLSVerify: k.insecureSkipTlsVerify }],
-      users: [{ name: "sluice", token: k.token }],
-      contexts: [{ name: "k8s", cluster: "k8s", user: "sluice", namespace: config.autoscaler.namespace }],
-      currentContext: "k8s",
-    });
-  } else {
-    throw new SluiceError(ErrorCode.ConfigInvalid, 'autoscaler.actuator "kubernetes" needs a way to reach the cluster: set kubernetes.inCluster, kubernetes.kubeconfigPath, or kubernetes.server with kubernetes.token.');
-  }
-  return kc;
+function kubeConfigOf(config: SluiceConfig): Promise<KubeConfig> {
+  return kubeConfigFrom(
+    { ...config.kubernetes, namespace: config.autoscaler.namespace },
+    () => new SluiceError(ErrorCode.ConfigInvalid, 'autoscaler.actuator "kubernetes" needs a way to reach the cluster: set kubernetes.inCluster, kubernetes.kubeconfigPath, or kubernetes.server with kubernetes.token.'),
+  );
 }
+
 
 /** The same CLI, as `sluice worker` with the same config flags (so workers see the same database and DAGs). */
 function workerCommand(g: GlobalOptions): [string, ...string[]] {

@@ -5,34 +5,16 @@
  */
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { SluiceConfig } from "../../config/config.js";
-import { apiStatus } from "../../spark/kubeClient.js";
-
-type K8s = typeof import("@kubernetes/client-node");
-let lib: Promise<K8s> | undefined;
-const k8s = (): Promise<K8s> => (lib ??= import("@kubernetes/client-node"));
+import { apiStatus, kubeConfigFrom, loadK8s as k8s, type K8s } from "../../kube/client.js";
 
 export type KubeSettings = SluiceConfig["kubernetes"];
 export type WatchEvent = { type: string; object: any };
 
 /** A kubeconfig for the executor: in-cluster, a kubeconfig file, or server + bearer token. */
-async function kubeConfig(s: KubeSettings): Promise<KubeConfig> {
-  const { KubeConfig } = await k8s();
-  const kc = new KubeConfig();
-  if (s.inCluster) kc.loadFromCluster();
-  else if (s.kubeconfigPath) {
-    kc.loadFromFile(s.kubeconfigPath);
-    if (s.context) kc.setCurrentContext(s.context);
-  } else {
-    if (!s.server) throw new Error('kubernetes.server is not set: set kubernetes.inCluster, kubernetes.kubeconfigPath, or kubernetes.server with kubernetes.token.');
-    kc.loadFromOptions({
-      clusters: [{ name: "sluice", server: s.server, caData: s.caData, skipTLSVerify: s.insecureSkipTlsVerify }],
-      users: [{ name: "sluice", token: s.token }],
-      contexts: [{ name: "sluice", cluster: "sluice", user: "sluice", namespace: s.namespace }],
-      currentContext: "sluice",
-    });
-  }
-  return kc;
+function kubeConfig(s: KubeSettings): Promise<KubeConfig> {
+  return kubeConfigFrom(s, () => new Error("kubernetes.server is not set: set kubernetes.inCluster, kubernetes.kubeconfigPath, or kubernetes.server with kubernetes.token."));
 }
+
 
 export class PodApi {
   private constructor(
