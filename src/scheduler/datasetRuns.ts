@@ -63,13 +63,13 @@ async function consumeIntoRun(tx: Store, spec: DagSpec, versionHash: string, now
   const condition = spec.datasetSchedule!;
   // Before the queue is taken: on PostgreSQL a throw after it would not undo the delete (the caller's transaction goes on).
   const params = resolveParams(spec, {});
-  const taken = await tx.datasets.takeQueue(spec.id, conditionUris(condition));
-  const events = await tx.datasets.unconsumedEvents(spec.id, taken);
+  const taken = await tx.datasetTriggers.takeQueue(spec.id, conditionUris(condition));
+  const events = await tx.datasetTriggers.unconsumedEvents(spec.id, taken);
   const fresh = new Set(events.map((e) => e.uri));
   if (!evaluate(condition, fresh)) {
     // The queue changed since it was read (a re-parse dropped a URI) or held only events a run already has:
     // put back what is still new and wait for more.
-    await tx.datasets.requeue(taken.filter((r) => fresh.has(r.uri)));
+    await tx.datasetTriggers.requeue(taken.filter((r) => fresh.has(r.uri)));
     return null;
   }
   const first = Math.min(...events.map((e) => Number(e.created_at)));
@@ -93,6 +93,6 @@ async function consumeIntoRun(tx: Store, spec: DagSpec, versionHash: string, now
     tasks: spec.tasks,
     now,
   });
-  await tx.datasets.linkRunEvents(run.id, events.map((e) => Number(e.id)));
+  await tx.datasetTriggers.linkRunEvents(run.id, events.map((e) => Number(e.id)));
   return { run, events: events.length };
 }

@@ -22,7 +22,7 @@ export class RunCreator {
   /** Create the scheduled and dataset-triggered runs that are due now (the scheduler calls this on every sweep, under the "runs" lock). */
   async createDue(now: number, store: Store = this.store): Promise<void> {
     const dags = await store.dags.listSchedulable();
-    const triggers = await store.datasets.pendingTriggers();
+    const triggers = await store.datasetTriggers.pendingTriggers();
     if (dags.length === 0 && triggers.length === 0) return;
     const active = await store.runs.countByDag(["queued", "running"]);
     for (const row of dags) {

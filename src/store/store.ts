@@ -5,6 +5,7 @@ import { AutoscalerQueries } from "./autoscalerQueries.js";
 import { ConnectionQueries } from "./connectionQueries.js";
 import { DagQueries } from "./dagQueries.js";
 import { DatasetQueries } from "./datasetQueries.js";
+import { DatasetTriggerQueries } from "./datasetTriggerQueries.js";
 import { JobQueries } from "./jobQueries.js";
 import { LogQueries } from "./logQueries.js";
 import { assertSchemaCurrent, migrate, type MigrateResult } from "./migrate.js";
@@ -32,6 +33,7 @@ export class Store {
   readonly variables: VariableQueries;
   readonly connections: ConnectionQueries;
   readonly datasets: DatasetQueries;
+  readonly datasetTriggers: DatasetTriggerQueries;
   readonly sparkApps: SparkAppQueries;
   readonly mapped: MappedQueries;
   readonly queue: QueueQueries;
@@ -48,6 +50,7 @@ export class Store {
     this.variables = new VariableQueries(handle.db);
     this.connections = new ConnectionQueries(handle.db);
     this.datasets = new DatasetQueries(handle.db);
+    this.datasetTriggers = new DatasetTriggerQueries(handle.db);
     this.sparkApps = new SparkAppQueries(handle.db);
     this.mapped = new MappedQueries(handle.db);
     this.queue = new QueueQueries(handle.db, handle.dialect);

@@ -168,7 +168,7 @@ async function setup(dialect: TestDialect, dags: Dag[], opts: { pausedConsumers?
     async consumerRuns(dagId = "consumer") {
       const out = [];
       for (const r of await runsOf(store, dagId)) {
-        const events = (await store.datasets.eventsOfRun(r.id, 1000)).rows.reverse();
+        const events = (await store.datasetTriggers.eventsOfRun(r.id, 1000)).rows.reverse();
         out.push({
           runId: r.run_id,
           runType: r.run_type,
@@ -220,7 +220,7 @@ for (const dialect of DIALECTS) {
       const [event] = (await s.store.datasets.events({ uri: A.uri, limit: 10, offset: 0 })).rows;
       assert.ok(event, "the producer's success recorded an event");
       assert.deepEqual(
-        (await s.store.datasets.queueOf("consumer")).map((q) => [q.uri, Number(q.first_event_id), Number(q.last_event_id)]),
+        (await s.store.datasetTriggers.queueOf("consumer")).map((q) => [q.uri, Number(q.first_event_id), Number(q.last_event_id)]),
         [[A.uri, Number(event.id), Number(event.id)]],
         "queued for the consumer in the producer's transaction",
       );
@@ -231,11 +231,11 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await s.consumerRuns(), [
         { runId: `dataset_triggered__${at}`, runType: "dataset_triggered", state: "success", logical: at, interval: [at, at], uris: [A.uri], eventIds: [Number(event.id)] },
       ]);
-      assert.deepEqual(await s.store.datasets.queueOf("consumer"), [], "the queue was consumed");
+      assert.deepEqual(await s.store.datasetTriggers.queueOf("consumer"), [], "the queue was consumed");
       await s.pump(true);
       await s.pump(true);
       assert.equal((await s.consumerRuns()).length, 1, "later sweeps create nothing more");
-      assert.deepEqual(await s.store.datasets.triggeredRuns([Number(event.id)]), new Map([[Number(event.id), [{ dagId: "consumer", runId: `dataset_triggered__${at}` }]]]));
+      assert.deepEqual(await s.store.datasetTriggers.triggeredRuns([Number(event.id)]), new Map([[Number(event.id), [{ dagId: "consumer", runId: `dataset_triggered__${at}` }]]]));
     });
 
     it('"all" (a list) waits for every dataset, then one run consumes them all', async () => {
@@ -243,7 +243,7 @@ for (const dialect of DIALECTS) {
       await s.produce("prod_a");
       await s.pump(true);
       assert.deepEqual(await s.consumerRuns(), [], "B has not updated yet");
-      assert.deepEqual((await s.store.datasets.queueOf("consumer")).map((q) => q.uri), [A.uri]);
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("consumer")).map((q) => q.uri), [A.uri]);
       await s.produce("prod_c");
       await s.pump(true);
       assert.deepEqual(await s.consumerRuns(), [], "C is not in the condition");
@@ -252,7 +252,7 @@ for (const dialect of DIALECTS) {
       const runs = await s.consumerRuns();
       assert.equal(runs.length, 1);
       assert.deepEqual(runs[0].uris, [A.uri, B.uri]);
-      assert.deepEqual(await s.store.datasets.queueOf("consumer"), []);
+      assert.deepEqual(await s.store.datasetTriggers.queueOf("consumer"), []);
     });
 
     it('"any" fires on one dataset; nested conditions follow their and/or', async () => {
@@ -268,7 +268,7 @@ for (const dialect of DIALECTS) {
       await s.produce("prod_c");
       await s.pump(true);
       assert.equal((await s.consumerRuns("nested")).length, 1, "c alone does not satisfy a and (b or c) again");
-      assert.deepEqual((await s.store.datasets.queueOf("nested")).map((q) => q.uri), [C.uri], "c waits for the next a");
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("nested")).map((q) => q.uri), [C.uri], "c waits for the next a");
     });
 
     it("several updates before a sweep make one run that consumes all of them", async () => {
@@ -294,7 +294,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await s.store.runs.get("prod_a", failed))!.state, "failed");
       await s.pump(true);
       assert.deepEqual(await s.eventIds(A.uri), []);
-      assert.deepEqual(await s.store.datasets.queueOf("consumer"), []);
+      assert.deepEqual(await s.store.datasetTriggers.queueOf("consumer"), []);
       assert.deepEqual(await s.consumerRuns(), []);
       failing.clear();
       await s.produce("prod_a");
@@ -311,7 +311,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await s.consumerRuns(), []);
       const [first, second] = await s.eventIds(A.uri);
       assert.deepEqual(
-        (await s.store.datasets.queueOf("consumer")).map((q) => [q.uri, Number(q.first_event_id), Number(q.last_event_id)]),
+        (await s.store.datasetTriggers.queueOf("consumer")).map((q) => [q.uri, Number(q.first_event_id), Number(q.last_event_id)]),
         [[A.uri, first, second]],
       );
       await s.store.dags.setPaused("consumer", false, s.clock.t);
@@ -331,7 +331,7 @@ for (const dialect of DIALECTS) {
       await s.pump(true);
       await s.pump(true);
       assert.equal((await s.consumerRuns()).length, 1, "the one run slot is taken");
-      assert.deepEqual((await s.store.datasets.queueOf("consumer")).map((q) => q.uri), [A.uri], "the updates wait in the queue");
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("consumer")).map((q) => q.uri), [A.uri], "the updates wait in the queue");
 
       s.exec.release("consumer");
       await s.pump();
@@ -350,8 +350,8 @@ for (const dialect of DIALECTS) {
       await s.produce("prod_a");
       const [e1, e2] = await s.eventIds(A.uri);
       // What an event committed late, with an id below one already consumed, does to the range: it widens it back over e1.
-      await s.store.datasets.requeue([{ dag_id: "consumer", uri: A.uri, first_event_id: e1, last_event_id: e1, created_at: s.clock.t }]);
-      assert.deepEqual((await s.store.datasets.queueOf("consumer")).map((q) => [Number(q.first_event_id), Number(q.last_event_id)]), [[e1, e2]]);
+      await s.store.datasetTriggers.requeue([{ dag_id: "consumer", uri: A.uri, first_event_id: e1, last_event_id: e1, created_at: s.clock.t }]);
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("consumer")).map((q) => [Number(q.first_event_id), Number(q.last_event_id)]), [[e1, e2]]);
       await s.pump(true);
       assert.deepEqual((await s.consumerRuns()).map((r) => r.eventIds), [[e1], [e2]]);
     });
@@ -361,9 +361,9 @@ for (const dialect of DIALECTS) {
       await s.produce("prod_a");
       await s.produce("prod_b");
       // Not yet swept: both wait. The file changes to [B, C] before the next sweep.
-      assert.deepEqual((await s.store.datasets.queueOf("consumer")).map((q) => q.uri), [A.uri, B.uri]);
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("consumer")).map((q) => q.uri), [A.uri, B.uri]);
       await putDag(s.store, consumer([B, C]), s.clock.t);
-      assert.deepEqual((await s.store.datasets.queueOf("consumer")).map((q) => q.uri), [B.uri]);
+      assert.deepEqual((await s.store.datasetTriggers.queueOf("consumer")).map((q) => q.uri), [B.uri]);
       await s.pump(true);
       assert.deepEqual(await s.consumerRuns(), [], "C has not updated");
       await s.produce("prod_c");

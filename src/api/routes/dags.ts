@@ -183,7 +183,7 @@ export function dagRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
       if (!row) throw noDag(req.params.dagId);
       const spec = dagSpecOf(row);
       const condition = spec.datasetSchedule;
-      const queued = condition ? await store.datasets.queueOf(spec.id) : [];
+      const queued = condition ? await store.datasetTriggers.queueOf(spec.id) : [];
       return {
         ...summary(row, condition),
         start: spec.start ?? null,

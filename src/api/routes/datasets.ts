@@ -114,7 +114,7 @@ export function datasetRoutes(app: ApiApp, { store }: ApiDeps): void {
       // Stored URIs are normalised (scheme lower-cased): match the query the same way.
       const normalised = uri === undefined ? undefined : (checkDatasetUri(uri) as { uri: string }).uri;
       const { total, rows } = await store.datasets.events({ uri: normalised, dagId, limit, offset });
-      const triggered = await store.datasets.triggeredRuns(rows.map((e) => Number(e.id)));
+      const triggered = await store.datasetTriggers.triggeredRuns(rows.map((e) => Number(e.id)));
       return { total, events: rows.map((e) => eventJson(e, triggered.get(Number(e.id)))), limit, offset };
     },
   );

@@ -160,7 +160,7 @@ export function runRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
       const run = await findRun(store, req.params.dagId, req.params.runId);
       let consumed = null;
       if (run.run_type === "dataset_triggered") {
-        const { total, rows } = await store.datasets.eventsOfRun(run.id, CONSUMED_EVENTS_SHOWN);
+        const { total, rows } = await store.datasetTriggers.eventsOfRun(run.id, CONSUMED_EVENTS_SHOWN);
         const events = rows.map((e) => ({ id: Number(e.id), uri: e.uri, dagId: e.dag_id, runId: e.run_id, taskId: e.task_id, mapIndex: e.map_index, createdAt: iso(e.created_at)! }));
         consumed = { total, events };
       }
