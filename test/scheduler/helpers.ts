@@ -4,12 +4,16 @@
  * remembers every launch and lets the test finish attempts itself, the way a
  * task process would (queued -> running on its try, then finishAttempt).
  */
-import { rmSync } from "node:fs";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import pino from "pino";
 import { dagVersionHash, type DagSpec } from "../../src/core/dagSpec.js";
 import type { Executor, FinishedListener, LaunchRequest } from "../../src/executors/executor.js";
+import { InProcessExecutor } from "../../src/executors/inProcessExecutor.js";
+import { DagProcessor } from "../../src/parser/dagProcessor.js";
+import { ParserPool } from "../../src/parser/parserPool.js";
 import { finishAttempt, type AttemptOutcome } from "../../src/runner/finishAttempt.js";
 import { pidAlive } from "../../src/scheduler/reaper.js";
 import { Scheduler, type SchedulerOptions } from "../../src/scheduler/scheduler.js";
@@ -260,5 +264,62 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface RealDags {
+  store: Store;
+  /** How the folder scanned (every file must import: the helper asserts no import error). */
+  scan: { dags: number; errors: number };
+  /** Start the scheduler (in-process executor, 4 slots, real clock) and wait until `runs` runs finished; their states by run id. */
+  runUntilFinished(runs: number, timeoutMs?: number): Promise<Map<string, string>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Real DAG files (name -> source) in a temp ESM folder, scanned into a fresh
+ * store, run by a scheduler with the in-process executor on the real clock:
+ * the set-up of the tests that run user code end to end.
+ */
+export async function realDags(dialect: TestDialect, label: string, files: Record<string, string>): Promise<RealDags> {
+  const folder = mkdtempSync(join(tmpdir(), `sluice-${label}-dags-`));
+  const { store, cleanup } = await openFresh(dialect, label);
+  const pool = new ParserPool({ processes: 1, timeoutMs: 30_000 });
+  let scheduler: Scheduler | undefined;
+  const close = async () => {
+    if (scheduler) await scheduler.stop().catch(() => {});
+    await pool.stop();
+    await store.close();
+    cleanup();
+    rmSync(folder, { recursive: true, force: true });
+  };
+  try {
+    writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module" }));
+    for (const [name, source] of Object.entries(files)) writeFileSync(join(folder, name), source);
+    const scan = await new DagProcessor(store, pool, folder).scan();
+    assert.equal(scan.errors, 0, JSON.stringify(await store.dags.importErrors()));
+    return {
+      store,
+      scan,
+      async runUntilFinished(runs, timeoutMs = 45_000) {
+        const executor = new InProcessExecutor({ store, dagsFolder: folder, slots: 4, maxResultBytes: 65_536, log: silentLog, onFinished: (ti, pk) => scheduler?.onAttemptFinished(ti, pk) });
+        // Real clock here: the attempts record real times.
+        const { now: _ignored, ...opts } = schedulerOptions(new Clock(0), { loopIntervalMs: 100 });
+        scheduler = new Scheduler(store, executor, undefined, opts, silentLog);
+        const finished = new Map<string, string>();
+        scheduler.on((e) => {
+          if (e.type === "run:finished") finished.set(e.runId, e.state);
+        });
+        await scheduler.start();
+        await waitFor(() => finished.size >= runs, timeoutMs, `${runs} run(s) to finish`);
+        await scheduler.stop();
+        scheduler = undefined;
+        return finished;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
   }
 }

@@ -8,20 +8,13 @@
  * reach the reduce in map index order, shell instances get SLUICE_MAP_ITEM.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
-import { InProcessExecutor } from "../../src/executors/inProcessExecutor.js";
-import { DagProcessor } from "../../src/parser/dagProcessor.js";
-import { ParserPool } from "../../src/parser/parserPool.js";
 import { clearTasks } from "../../src/runs/clearTasks.js";
 import { triggerRun } from "../../src/runs/createRun.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
 import { dag, type DagBuilder } from "../../src/sdk/dag.js";
 import type { TaskInstanceRow } from "../../src/store/taskQueries.js";
 import { DIALECTS } from "../helpers/db.js";
-import { harness, openFresh, putDag, schedulerOptions, silentLog, waitFor, Clock, type Harness } from "./helpers.js";
+import { harness, putDag, realDags, type Harness } from "./helpers.js";
 
 /** Instances of one task of a run, by map index. */
 async function instances(h: Harness, runPk: number, taskId: string): Promise<TaskInstanceRow[]> {
@@ -171,15 +164,8 @@ for (const dialect of DIALECTS) describe(`mapped tasks (${dialect})`, () => {
 
 for (const dialect of DIALECTS) describe(`mapped tasks running real code (${dialect})`, () => {
   it("items reach the instances, results reach the reduce in map index order; map over map; shell instances get SLUICE_MAP_ITEM", { timeout: 60_000 }, async () => {
-    const folder = mkdtempSync(join(tmpdir(), "sluice-map-dags-"));
-    const { store, cleanup } = await openFresh(dialect, "mapcode");
-    const pool = new ParserPool({ processes: 1, timeoutMs: 30_000 });
-    let scheduler: Scheduler | undefined;
-    try {
-      writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module" }));
-      writeFileSync(
-        join(folder, "mapped.ts"),
-        `import { dag } from "sluice";
+    const h = await realDags(dialect, "mapcode", {
+      "mapped.ts": `import { dag } from "sluice";
 export default dag({ id: "mapped_code", schedule: null, retryDelay: 0 }, (d) => {
   const parts = d.task("parts", async () => [{ n: 5 }, { n: 1 }, { n: 3 }, { n: 2 }, { n: 4 }]);
   const squared = d.task("squared", async (ctx, { item }) => {
@@ -193,21 +179,11 @@ export default dag({ id: "mapped_code", schedule: null, retryDelay: 0 }, (d) => 
   d.task("reduce", async (_c, { squared, plus_one, echo }) => ({ squared, plusOne: plus_one, echo }), { upstream: [squared, plusOne, echo] });
 });
 `,
-      );
-      const scan = await new DagProcessor(store, pool, folder).scan();
-      assert.equal(scan.errors, 0, JSON.stringify(await store.dags.importErrors()));
-      const executor = new InProcessExecutor({ store, dagsFolder: folder, slots: 4, maxResultBytes: 65_536, log: silentLog, onFinished: (ti, pk) => scheduler?.onAttemptFinished(ti, pk) });
-      const { now: _ignored, ...opts } = schedulerOptions(new Clock(0), { loopIntervalMs: 100 });
-      scheduler = new Scheduler(store, executor, undefined, opts, silentLog);
-      let state: string | undefined;
-      scheduler.on((e) => {
-        if (e.type === "run:finished") state = e.state;
-      });
+    });
+    try {
+      const { store } = h;
       const run = await triggerRun(store, "mapped_code");
-      await scheduler.start();
-      await waitFor(() => state !== undefined, 45_000, "the run to finish");
-      await scheduler.stop();
-      scheduler = undefined;
+      const state = (await h.runUntilFinished(1)).get(run.run_id);
       assert.equal(state, "success");
       const tis = await store.tasks.forRun(run.id);
       const reduce = tis.find((t) => t.task_id === "reduce")!;
@@ -221,11 +197,7 @@ export default dag({ id: "mapped_code", schedule: null, retryDelay: 0 }, (d) => 
       const logs = await store.logs.read(sq2.id, 1);
       assert.ok(logs.some((l) => /index 2 fails once/.test(l.line)), "each instance has its own log");
     } finally {
-      await scheduler?.stop();
-      await pool.stop();
-      await store.close();
-      cleanup();
-      rmSync(folder, { recursive: true, force: true });
+      await h.close();
     }
   });
 });

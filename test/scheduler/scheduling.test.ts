@@ -8,21 +8,16 @@
  */
 import { dagVersionHash } from "../../src/core/dagSpec.js";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 import { z } from "zod";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
-import { InProcessExecutor } from "../../src/executors/inProcessExecutor.js";
-import { DagProcessor } from "../../src/parser/dagProcessor.js";
-import { ParserPool } from "../../src/parser/parserPool.js";
 import { clearTasks, markTask } from "../../src/runs/clearTasks.js";
 import { backfill, createScheduledRun, triggerRun } from "../../src/runs/createRun.js";
-import { Scheduler, type SchedulerEvent } from "../../src/scheduler/scheduler.js";
+import type { SchedulerEvent } from "../../src/scheduler/scheduler.js";
 import { dag, type DagOptions } from "../../src/sdk/dag.js";
 import { DIALECTS } from "../helpers/db.js";
-import { harness, iso, LOOP_MS, openFresh, putDag, runsOf, schedulerOptions, silentLog, statesOf, tisOf, waitFor, Clock, type Harness } from "./helpers.js";
+import { harness, iso, LOOP_MS, putDag, realDags, runsOf, statesOf, tisOf, Clock, type Harness } from "./helpers.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -499,25 +494,15 @@ for (const dialect of DIALECTS) describe(`scheduler on ${dialect}`, () => {
 
   describe(`real DAG files, in-process executor (${dialect})`, () => {
     it("runs a triggered pipeline end to end: results flow downstream, retries, one_failed and all_done", { timeout: 60_000 }, async () => {
-      const folder = mkdtempSync(join(tmpdir(), "sluice-sched-dags-"));
-      const { store, cleanup } = await openFresh(dialect, "e2e");
-      const pool = new ParserPool({ processes: 1, timeoutMs: 30_000 });
-      let scheduler: Scheduler | undefined;
-      try {
-        writeFileSync(join(folder, "package.json"), JSON.stringify({ type: "module" }));
-        writeFileSync(
-          join(folder, "pipeline.ts"),
-          `import { dag } from "sluice";
+      const h = await realDags(dialect, "e2e", {
+        "pipeline.ts": `import { dag } from "sluice";
 export default dag({ id: "e2e_pipeline", schedule: null, params: { factor: 2 } }, (d) => {
   const extract = d.task("extract", async () => ({ rows: [1, 2, 3] }));
   const transform = d.task("transform", async (ctx, { extract }) => extract.rows.map((r) => r * Number(ctx.params.factor)), { upstream: [extract] });
   d.task("load", async (_ctx, { transform }) => ({ total: transform.reduce((a, b) => a + b, 0) }), { upstream: [transform] });
 });
 `,
-        );
-        writeFileSync(
-          join(folder, "flaky.ts"),
-          `import { dag } from "sluice";
+        "flaky.ts": `import { dag } from "sluice";
 export default dag({ id: "e2e_flaky", schedule: null, retries: 1, retryDelay: 0 }, (d) => {
   const flaky = d.task("flaky", async (ctx) => {
     if (ctx.tryNumber === 1) throw new Error("first try fails");
@@ -528,33 +513,14 @@ export default dag({ id: "e2e_flaky", schedule: null, retries: 1, retryDelay: 0 
   d.task("cleanup", async () => "cleaned", { upstream: [broken], triggerRule: "all_done" });
 });
 `,
-        );
-        const scan = await new DagProcessor(store, pool, folder).scan();
-        assert.equal(scan.errors, 0, JSON.stringify(await store.dags.importErrors()));
-        assert.equal(scan.dags, 2);
-
-        const executor = new InProcessExecutor({
-          store,
-          dagsFolder: folder,
-          slots: 4,
-          maxResultBytes: 65_536,
-          log: silentLog,
-          onFinished: (ti, pk) => scheduler?.onAttemptFinished(ti, pk),
-        });
-        // Real clock here: the attempts record real times.
-        const { now: _ignored, ...opts } = schedulerOptions(new Clock(0), { loopIntervalMs: 100 });
-        scheduler = new Scheduler(store, executor, undefined, opts, silentLog);
-        const finished = new Map<string, string>();
-        scheduler.on((e) => {
-          if (e.type === "run:finished") finished.set(e.runId, e.state);
-        });
+      });
+      try {
+        const { store } = h;
+        assert.equal(h.scan.dags, 2);
         const byDefault = await triggerRun(store, "e2e_pipeline", { runId: "default_factor" });
         const withConf = await triggerRun(store, "e2e_pipeline", { runId: "factor_10", conf: { factor: 10 } });
         const flaky = await triggerRun(store, "e2e_flaky", { runId: "flaky_run" });
-        await scheduler.start();
-        await waitFor(() => finished.size === 3, 45_000, "three runs to finish");
-        await scheduler.stop();
-        scheduler = undefined;
+        const finished = await h.runUntilFinished(3);
 
         assert.deepEqual(Object.fromEntries(finished), { default_factor: "success", factor_10: "success", flaky_run: "failed" });
         assert.deepEqual(JSON.parse((await tisOf(store, byDefault.id)).load.result!), { total: 12 });
@@ -568,11 +534,7 @@ export default dag({ id: "e2e_flaky", schedule: null, retries: 1, retryDelay: 0 
         assert.equal(JSON.parse(f.flaky.result!), 2);
         assert.match(f.broken.error ?? "", /always broken/);
       } finally {
-        if (scheduler) await scheduler.stop().catch(() => {});
-        await pool.stop();
-        await store.close();
-        cleanup();
-        rmSync(folder, { recursive: true, force: true });
+        await h.close();
       }
     });
   });
