@@ -22,7 +22,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { launchBrowser, screenshot, signIn, signInWithCookie, startApiServer, type Browser, type RunningApi } from "../helpers/browser.js";
+import { journeySteps, launchBrowser, screenshot, signIn, signInWithCookie, startApiServer, type Browser, type RunningApi } from "../helpers/browser.js";
 import { DIALECTS, freshTarget, targetUrl } from "../helpers/db.js";
 import { killLeftovers, makeProject, runSluice, show, sluiceEnv, startStandalone, waitFor, type Project, type SluiceProcess } from "../e2e/helpers.js";
 import { BIG_FAIL_EVERY, BIG_MAP, DUCKDB_OUTPUT, FEATURIZE_ERROR, FEATURIZE_FAILED, FEATURIZE_LOG, MAPPED_DAG, seedMapped, SPARK_APP_ID, type MappedSeed } from "./mappedSeed.js";
@@ -100,16 +100,7 @@ for (const dialect of DIALECTS) {
     let runId: string;
     let loads = 0;
 
-    const context = () => `--- standalone output (tail) ---\n${sa.output().slice(-5000)}`;
-    async function ui<T>(what: string, p: Promise<T>): Promise<T> {
-      try {
-        return await p;
-      } catch (err) {
-        await screenshot(page, `mapped-failed-${dialect}`).catch(() => {});
-        throw new Error(`${what}: ${(err as Error).message}\n${context()}`, { cause: err });
-      }
-    }
-    const until = <T>(what: string, check: () => Promise<T | undefined | false>) => waitFor(what, check, { timeoutMs: PROGRESS_MS, intervalMs: 100, context });
+    const { context, ui, until } = journeySteps({ failureShot: `mapped-failed-${dialect}`, page: () => page, output: () => sa.output(), progressMs: PROGRESS_MS });
     const panel = () => page.getByTestId("task-panel");
     const cellState = (taskId: string) => page.getByTestId(`cell-${runId}-${taskId}`).getAttribute("data-state");
 

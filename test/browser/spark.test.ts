@@ -25,7 +25,7 @@ import type { Page } from "playwright-core";
 import type { DagSpec } from "../../src/core/dagSpec.js";
 import type { DbTarget } from "../../src/store/db.js";
 import { openStore, type Store } from "../../src/store/store.js";
-import { launchBrowser, screenshot, signIn, type Browser } from "../helpers/browser.js";
+import { journeySteps, launchBrowser, screenshot, signIn, type Browser } from "../helpers/browser.js";
 import { DIALECTS, freshTarget, targetUrl } from "../helpers/db.js";
 import { killLeftovers, makeProject, sluiceEnv, startStandalone, waitFor, type Project, type SluiceProcess } from "../e2e/helpers.js";
 import { startFakeSparkMaster, type FakeApp, type FakeDriver, type FakeMaster, type FakeMasterState } from "./fakeSparkMaster.js";
@@ -158,16 +158,7 @@ for (const dialect of DIALECTS) {
     let runId: string;
     let loads = 0;
 
-    const context = () => `--- standalone output (tail) ---\n${sa.output().slice(-5000)}`;
-    async function ui<T>(what: string, p: Promise<T>): Promise<T> {
-      try {
-        return await p;
-      } catch (err) {
-        await screenshot(page, `spark-failed-${dialect}`).catch(() => {});
-        throw new Error(`${what}: ${(err as Error).message}\n${context()}`, { cause: err });
-      }
-    }
-    const until = <T>(what: string, check: () => Promise<T | undefined | false>) => waitFor(what, check, { timeoutMs: PROGRESS_MS, intervalMs: 100, context });
+    const { context, ui, until } = journeySteps({ failureShot: `spark-failed-${dialect}`, page: () => page, output: () => sa.output(), progressMs: PROGRESS_MS });
 
     /** The API as the admin, outside the browser (session cookie and CSRF token). */
     let session: { cookie: string; csrf: string };

@@ -27,6 +27,7 @@ import type { Role } from "../../src/auth/roles.js";
 import { createToken, createUser } from "../../src/auth/users.js";
 import { defaultConfig, type SluiceConfig } from "../../src/config/config.js";
 import type { Store } from "../../src/store/store.js";
+import { waitFor } from "../e2e/helpers.js";
 import { freshStore, type TestDialect } from "./db.js";
 
 /** The repository root (this file runs as dist/test/helpers/browser.js). */
@@ -292,4 +293,30 @@ export async function signInWithCookie(context: BrowserContext, baseUrl: string,
   if (!m) throw new Error(`login answered 200 without a sluice_session cookie (Set-Cookie: ${cookie || "none"})`);
   await context.addCookies([{ name: "sluice_session", value: m[1], url: baseUrl, httpOnly: true, sameSite: "Strict" }]);
   return ((await res.json()) as { csrfToken: string }).csrfToken;
+}
+
+/**
+ * The step helpers of a browser journey against a `sluice standalone`:
+ * `ui(what, p)` awaits a page step and, when it fails, takes a screenshot and
+ * adds the standalone's output tail to the error; `until(what, check)` polls
+ * with the same context. `page` and `output` are read when a step fails (the
+ * page and the process are created in the suite's before()).
+ */
+export function journeySteps(o: {
+  failureShot: string;
+  page: () => Page;
+  output: () => string;
+  progressMs: number;
+}) {
+  const context = () => `--- standalone output (tail) ---\n${o.output().slice(-5000)}`;
+  async function ui<T>(what: string, p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      await screenshot(o.page(), o.failureShot).catch(() => {});
+      throw new Error(`${what}: ${(err as Error).message}\n${context()}`, { cause: err });
+    }
+  }
+  const until = <T>(what: string, check: () => Promise<T | undefined | false>) => waitFor(what, check, { timeoutMs: o.progressMs, intervalMs: 100, context });
+  return { context, ui, until };
 }
