@@ -10,11 +10,12 @@
  */
 import type { TaskState } from "../core/states.js";
 import type { NewLogLine } from "../store/logQueries.js";
-import type { Store } from "../store/store.js";
 import type { AttemptContext, TaskInstanceRow } from "../store/taskQueries.js";
 import type { TaskSpec } from "../core/dagSpec.js";
 import type { AttemptOutcome } from "./finishAttempt.js";
 import type { AttemptIdentity, TaskServices } from "./taskServices.js";
+import type { LogWriter } from "./logSink.js";
+import type { ResultReader } from "./upstreamInputs.js";
 
 export type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
 
@@ -49,15 +50,10 @@ export interface AttemptBackend {
   finish(ti: ClaimedInstance, outcome: AttemptOutcome, policy: RetryPolicy, lastLines: NewLogLine[]): Promise<TaskState | null>;
 }
 
-/**
- * LogSink and upstreamInputs take a Store but only use `logs.append` and
- * `tasks.results`: this view routes those two calls through a backend.
- * (Narrowing their parameter types would remove the cast.)
- */
-export function storeView(backend: AttemptBackend): Store {
-  const view = {
+/** The two store reads and writes LogSink and upstreamInputs make, routed through a backend. */
+export function storeView(backend: AttemptBackend): LogWriter & ResultReader {
+  return {
     logs: { append: (lines: NewLogLine[]) => backend.appendLogs(lines) },
     tasks: { results: (runPk: number, taskIds: readonly string[]) => backend.results(runPk, taskIds) },
   };
-  return view as unknown as Store;
 }

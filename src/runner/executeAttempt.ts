@@ -14,7 +14,7 @@ import { OutletExtras } from "./outletExtras.js";
 import { runTaskCode } from "./runTaskCode.js";
 import { StoreBackend } from "./storeBackend.js";
 import type { TaskServices } from "./taskServices.js";
-import { upstreamInputs } from "./upstreamInputs.js";
+import { upstreamInputs, type ResultReader } from "./upstreamInputs.js";
 import type { SecretsConfig } from "../secrets/secretBox.js";
 
 type RetryPolicy = Pick<TaskSpec, "retryDelayMs" | "retryExponentialBackoff" | "maxRetryDelayMs">;
@@ -131,7 +131,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
 
 async function runWithTimeout(
   deps: AttemptDeps,
-  store: Store,
+  store: ResultReader,
   d: Dag,
   def: NonNullable<ReturnType<Dag["tasks"]["get"]>>,
   ti: AttemptContext["ti"],

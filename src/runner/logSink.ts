@@ -1,4 +1,9 @@
 import type { Store } from "../store/store.js";
+
+/** Where log lines go: the store's log queries, or an attempt backend (HTTP for remote runners). */
+export interface LogWriter {
+  logs: Pick<Store["logs"], "append">;
+}
 import type { NewLogLine } from "../store/logQueries.js";
 
 const MAX_LINE = 16_384;
@@ -14,7 +19,7 @@ export class LogSink {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: LogWriter,
     private readonly tiId: number,
     private readonly tryNumber: number,
     private readonly flushMs = 250,

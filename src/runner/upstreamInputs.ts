@@ -14,7 +14,12 @@ export type UpstreamInputs =
  * an instance returned nothing or was skipped), and for a mapped instance the
  * element of its list at its map index.
  */
-export async function upstreamInputs(store: Store, d: Dag, spec: TaskSpec, ti: Pick<TaskInstanceRow, "run_pk" | "map_index">): Promise<UpstreamInputs> {
+/** Where upstream results are read: the store, or an attempt backend. */
+export interface ResultReader {
+  tasks: Pick<Store["tasks"], "results">;
+}
+
+export async function upstreamInputs(store: ResultReader, d: Dag, spec: TaskSpec, ti: Pick<TaskInstanceRow, "run_pk" | "map_index">): Promise<UpstreamInputs> {
   const upstreamResults: Record<string, unknown> = {};
   if (spec.upstream.length === 0) return { ok: true, upstreamResults };
   const rows = await store.tasks.results(ti.run_pk, spec.upstream);
