@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { DagSpec, DuckdbTaskSpec, ExpandSpec, SparkTaskSpec, TaskKind, TaskPodSpec, TaskSpec } from "../core/dagSpec.js";
+import type { DagSpec, SparkTaskSpec, TaskKind, TaskPodSpec, TaskSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError, type ErrorLocation } from "../core/errors.js";
 import { parseDuration, parseSchedule } from "../core/schedule.js";
 import { TRIGGER_RULES, type TriggerRule } from "../core/triggerRules.js";
@@ -10,6 +10,7 @@ import { callerLocation } from "./callerLocation.js";
 import { datasetCondition, isDatasetScheduleValue, normaliseDatasets, type DatasetLike, type DatasetSchedule, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
 import { podSpec } from "./podOptions.js";
+import { duckdbTaskSpec, expandTaskSpec, sparkTaskSpec } from "./kindSpecs.js";
 import type { DuckdbCode, DuckdbSource, DuckdbTaskResult, ExpandOptions, MapItem, MappedResult, PerRun, SparkCode, SparkTaskResult } from "./taskKinds.js";
 
 /** A duration: milliseconds, or text like "30s", "5m", "1h30m". */
@@ -254,6 +255,9 @@ export class DagBuilder<P> {
     private readonly location: ErrorLocation | undefined,
   ) {}
 
+  /** This DAG's import error with `message`. */
+  private readonly failure = (message: string): never => fail(this.dagId, message, this.location);
+
   /**
    * A function task. Its return value (JSON, bounded size) is stored and handed
    * to downstream tasks; return a reference (path, URI) for big data.
@@ -288,15 +292,7 @@ export class DagBuilder<P> {
     opts: DuckdbTaskOptions<P, U, I, E>,
   ): TaskHandle<Id, MappedResult<E, DuckdbTaskResult>> {
     const o = (opts ?? {}) as DuckdbTaskOptions<P, U, I, E>;
-    if (typeof o.sql !== "string" && typeof o.sql !== "function") fail(this.dagId, `duckdb task "${id}": sql must be a string or a function (ctx, inputs) => string.`, this.location);
-    if (typeof o.sql === "string" && o.sql.trim() === "") fail(this.dagId, `duckdb task "${id}": sql is empty.`, this.location);
-    if (o.memoryLimit !== undefined && !/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i.test(o.memoryLimit)) {
-      fail(this.dagId, `duckdb task "${id}": memoryLimit ${JSON.stringify(o.memoryLimit)} is not a size; write it like "512MB" or "2GB".`, this.location);
-    }
-    const duckdb: DuckdbTaskSpec = {
-      memoryLimit: o.memoryLimit,
-      threads: o.threads === undefined ? undefined : nonNegInt(o.threads, `duckdb task "${id}": threads`, 1, this.dagId, this.location, 1),
-    };
+    const duckdb = duckdbTaskSpec(id, o, this.failure);
     const inputs = this.inputIds(id, o.inputs);
     const upstream: Upstream[] = [...(o.upstream ?? []), ...Object.values(o.inputs ?? {})];
     return this.add(id, "duckdb", upstream, o, { inputs, duckdb: { sql: o.sql, sources: o.sources, output: o.output } as DuckdbCode }, { duckdb });
@@ -314,33 +310,7 @@ export class DagBuilder<P> {
     opts: SparkTaskOptions<P, U, I, E>,
   ): TaskHandle<Id, MappedResult<E, SparkTaskResult>> {
     const o = (opts ?? {}) as SparkTaskOptions<P, U, I, E>;
-    if (typeof o.application !== "string" || o.application.trim() === "") {
-      fail(this.dagId, `spark task "${id}": application must name a PySpark .py file or a .jar (relative to the DAG file's folder, absolute, or a URL).`, this.location);
-    }
-    if (/\.jar$/i.test(o.application) && !o.mainClass) fail(this.dagId, `spark task "${id}": a JAR application needs mainClass (the class with main()).`, this.location);
-    if (o.deployMode !== undefined && o.deployMode !== "client" && o.deployMode !== "cluster") fail(this.dagId, `spark task "${id}": deployMode must be "client" or "cluster".`, this.location);
-    if (o.args !== undefined && typeof o.args !== "function" && !(Array.isArray(o.args) && o.args.every((a) => typeof a === "string"))) {
-      fail(this.dagId, `spark task "${id}": args must be an array of strings or a function (ctx, inputs) => string[].`, this.location);
-    }
-    for (const [k, v] of Object.entries(o.conf ?? {})) {
-      if (typeof v !== "string") fail(this.dagId, `spark task "${id}": conf["${k}"] must be a string (Spark reads every setting as text).`, this.location);
-    }
-    const positive = (v: number | undefined, what: string) => (v === undefined ? undefined : nonNegInt(v, `spark task "${id}": ${what}`, 1, this.dagId, this.location, 1));
-    const spark: SparkTaskSpec = {
-      connection: o.connection ?? "spark_default",
-      application: o.application,
-      mainClass: o.mainClass,
-      args: Array.isArray(o.args) ? [...o.args] : undefined,
-      conf: o.conf,
-      deployMode: o.deployMode,
-      executorCores: positive(o.executorCores, "executorCores"),
-      executorMemory: o.executorMemory,
-      driverMemory: o.driverMemory,
-      numExecutors: positive(o.numExecutors, "numExecutors"),
-      name: o.name,
-      pyFiles: o.pyFiles,
-      kubernetes: o.kubernetes,
-    };
+    const spark = sparkTaskSpec(id, o, this.failure);
     const inputs = this.inputIds(id, o.inputs);
     const upstream: Upstream[] = [...(o.upstream ?? []), ...Object.values(o.inputs ?? {})];
     return this.add(id, "spark", upstream, o, { inputs, spark: { args: typeof o.args === "function" ? o.args : undefined } }, { spark });
@@ -390,7 +360,7 @@ export class DagBuilder<P> {
     if (!TRIGGER_RULES.includes(rule)) {
       fail(this.dagId, `task "${id}": trigger rule "${rule}" is unknown${suggestion(rule, TRIGGER_RULES)} (one of ${TRIGGER_RULES.join(", ")}).`, this.location);
     }
-    const expand = this.expandSpec(id, opts, code.inputs);
+    const expand = expandTaskSpec(id, opts, code.inputs, this.failure);
     if (expand) upstream = [...upstream, expand.from];
     const ups: string[] = [];
     for (const u of upstream) {
@@ -425,24 +395,6 @@ export class DagBuilder<P> {
     return { id, kind };
   }
 
-  /** The `expand` options of a task, checked; undefined for an unmapped task. */
-  private expandSpec(id: string, opts: ExpandOptions<ListHandle | undefined>, inputs: Record<string, string>): ExpandSpec | undefined {
-    if (opts.expand === undefined) {
-      if (opts.maxMapLength !== undefined || opts.maxActiveMapped !== undefined) {
-        fail(this.dagId, `task "${id}": maxMapLength and maxActiveMapped only apply to a mapped task; add expand: <handle of the task returning the list>.`, this.location);
-      }
-      return undefined;
-    }
-    const from = (opts.expand as { id?: unknown } | null)?.id;
-    if (typeof from !== "string") fail(this.dagId, `task "${id}": expand must be the handle of an upstream task whose result is a list (returned by d.task()).`, this.location);
-    // The element arrives as inputs.item: a task or input of that name would be shadowed.
-    if ("item" in inputs) fail(this.dagId, `task "${id}": an input named "item" clashes with the mapped element (inputs.item); rename the input.`, this.location);
-    return {
-      from,
-      maxLength: opts.maxMapLength === undefined ? undefined : nonNegInt(opts.maxMapLength, `task "${id}": maxMapLength`, 1, this.dagId, this.location, 1),
-      maxActive: opts.maxActiveMapped === undefined ? undefined : nonNegInt(opts.maxActiveMapped, `task "${id}": maxActiveMapped`, 1, this.dagId, this.location, 1),
-    };
-  }
 }
 
 /**
