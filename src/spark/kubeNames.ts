@@ -5,15 +5,10 @@
  * value for selectors and annotations carry the exact ids.
  */
 import { createHash } from "node:crypto";
+import { LABEL_PREFIX, labelValue } from "../kube/labels.js";
 import type { AttemptRef } from "./sparkJob.js";
 
-export const LABEL_PREFIX = "sluice.io";
-
-/** A valid label value: allowed characters only, alphanumeric at both ends, at most 63 characters. */
-export function labelValue(text: string): string {
-  const cleaned = text.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 63);
-  return cleaned.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
-}
+export { attemptAnnotations, LABEL_PREFIX, labelValue } from "../kube/labels.js";
 
 /** Labels identifying the attempt (on the SparkApplication, the driver and the executors). */
 export function attemptLabels(a: AttemptRef): Record<string, string> {
@@ -27,16 +22,6 @@ export function attemptLabels(a: AttemptRef): Record<string, string> {
   };
 }
 
-/** The exact ids, as annotations (no length or character limits that matter here). */
-export function attemptAnnotations(a: AttemptRef): Record<string, string> {
-  return {
-    [`${LABEL_PREFIX}/dag-id`]: a.dagId,
-    [`${LABEL_PREFIX}/run-id`]: a.runId,
-    [`${LABEL_PREFIX}/task-id`]: a.taskId,
-    [`${LABEL_PREFIX}/map-index`]: String(a.mapIndex),
-    [`${LABEL_PREFIX}/try-number`]: String(a.tryNumber),
-  };
-}
 
 /**
  * The SparkApplication's name for an attempt: readable (dag and task), unique

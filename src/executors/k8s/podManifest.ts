@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { V1Container, V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import type { TaskPodSpec } from "../../core/dagSpec.js";
-import { LABEL_PREFIX, labelValue } from "../../spark/kubeNames.js";
+import { attemptAnnotations, LABEL_PREFIX, labelValue } from "../../kube/labels.js";
 
 /** Selects every task pod of every Sluice scheduler (adoption needs the dead ones' pods too). */
 export const TASK_POD_SELECTOR = `app.kubernetes.io/managed-by=sluice,${LABEL_PREFIX}/component=task-pod`;
@@ -52,16 +52,6 @@ export function podLabels(a: PodAttempt): Record<string, string> {
   };
 }
 
-/** Exact ids (label values are sanitised and cut at 63 characters). */
-export function podAnnotations(a: PodAttempt): Record<string, string> {
-  return {
-    [`${LABEL_PREFIX}/dag-id`]: a.dagId,
-    [`${LABEL_PREFIX}/run-id`]: a.runId,
-    [`${LABEL_PREFIX}/task-id`]: a.taskId,
-    [`${LABEL_PREFIX}/map-index`]: String(a.mapIndex),
-    [`${LABEL_PREFIX}/try-number`]: String(a.tryNumber),
-  };
-}
 
 export interface PodInputs {
   attempt: PodAttempt;
@@ -93,7 +83,7 @@ export function buildPod(i: PodInputs): V1Pod {
     ...pod.metadata,
     name: podName(a),
     labels: { ...pod.metadata?.labels, ...podLabels(a) },
-    annotations: { ...pod.metadata?.annotations, ...podAnnotations(a) },
+    annotations: { ...pod.metadata?.annotations, ...attemptAnnotations(a) },
   };
   delete pod.metadata.generateName;
   const c = mainContainer(pod);
