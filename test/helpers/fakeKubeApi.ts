@@ -9,8 +9,9 @@
  * test moves each application's status along by hand, as the operator would.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { sparkApplicationValidator } from "./sparkCrd.js";
+import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 
 const SA = /^\/apis\/sparkoperator\.k8s\.io\/v1beta2\/namespaces\/([^/]+)\/sparkapplications(?:\/([^/?]+))?$/;
 const POD = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/;
@@ -29,9 +30,6 @@ export interface RequestRecord {
   status: number;
 }
 
-function statusBody(code: number, reason: string, message: string, details?: Record<string, unknown>) {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...(details ? { details } : {}), code };
-}
 
 export class FakeKubeApi {
   private server: Server | undefined;
@@ -45,18 +43,15 @@ export class FakeKubeApi {
   constructor(readonly token: string) {}
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => this.send(req, res, 500, statusBody(500, "InternalError", String(err))));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    ({ server: this.server, url: this.url } = await listenLocal((req, res) => {
+      this.handle(req, res).catch((err) => this.send(req, res, 500, kubeStatus(500, "InternalError", String(err))));
+    }));
     return this.url;
   }
 
   async stop(): Promise<void> {
     for (const p of this.pods.values()) for (const f of p.followers) f.end();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closeLocal(this.server);
   }
 
   // --- What the test does in place of the operator and the kubelet. ---
@@ -120,15 +115,15 @@ export class FakeKubeApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url!, "http://x");
-    if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, statusBody(401, "Unauthorized", "Unauthorized"));
+    if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, kubeStatus(401, "Unauthorized", "Unauthorized"));
     let m: RegExpExecArray | null;
     if ((m = SA.exec(url.pathname))) {
       const [, namespace, name] = m;
       if (!name && req.method === "POST") return this.createApp(req, res, namespace, (await this.body(req)) as Record<string, any>);
-      if (!name) return this.send(req, res, 405, statusBody(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+      if (!name) return this.send(req, res, 405, kubeStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
       const key = `${namespace}/${name}`;
       const app = this.apps.get(key);
-      const notFound = () => this.send(req, res, 404, statusBody(404, "NotFound", `sparkapplications.sparkoperator.k8s.io "${name}" not found`, { name, group: "sparkoperator.k8s.io", kind: "sparkapplications" }));
+      const notFound = () => this.send(req, res, 404, kubeStatus(404, "NotFound", `sparkapplications.sparkoperator.k8s.io "${name}" not found`, { name, group: "sparkoperator.k8s.io", kind: "sparkapplications" }));
       if (req.method === "GET") return app ? this.send(req, res, 200, app) : notFound();
       if (req.method === "DELETE") {
         if (!app) return notFound();
@@ -142,9 +137,9 @@ export class FakeKubeApi {
     if ((m = POD_LOG.exec(url.pathname)) && req.method === "GET") {
       const [, namespace, pod] = m;
       const p = this.pods.get(`${namespace}/${pod}`);
-      if (!p) return this.send(req, res, 404, statusBody(404, "NotFound", `pods "${pod}" not found`, { name: pod, kind: "pods" }));
+      if (!p) return this.send(req, res, 404, kubeStatus(404, "NotFound", `pods "${pod}" not found`, { name: pod, kind: "pods" }));
       const container = url.searchParams.get("container");
-      if (container && container !== p.container) return this.send(req, res, 400, statusBody(400, "BadRequest", `container ${container} is not valid for pod ${pod}`));
+      if (container && container !== p.container) return this.send(req, res, 400, kubeStatus(400, "BadRequest", `container ${container} is not valid for pod ${pod}`));
       this.requests.push({ method: "GET", path: url.pathname, status: 200 });
       res.writeHead(200, { "content-type": "text/plain" });
       res.write(p.text);
@@ -155,11 +150,11 @@ export class FakeKubeApi {
     }
     if ((m = POD.exec(url.pathname)) && req.method === "DELETE") {
       const [, namespace, pod] = m;
-      if (!this.pods.has(`${namespace}/${pod}`)) return this.send(req, res, 404, statusBody(404, "NotFound", `pods "${pod}" not found`, { name: pod, kind: "pods" }));
+      if (!this.pods.has(`${namespace}/${pod}`)) return this.send(req, res, 404, kubeStatus(404, "NotFound", `pods "${pod}" not found`, { name: pod, kind: "pods" }));
       this.deletePod(namespace, pod);
       return this.send(req, res, 200, { kind: "Pod", apiVersion: "v1", metadata: { name: pod, namespace } });
     }
-    return this.send(req, res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+    return this.send(req, res, 404, kubeStatus(404, "NotFound", "the server could not find the requested resource"));
   }
 
   private deletePod(namespace: string, pod: string): void {
@@ -179,7 +174,7 @@ export class FakeKubeApi {
         req,
         res,
         422,
-        statusBody(422, "Invalid", `SparkApplication.sparkoperator.k8s.io "${name}" is invalid: ${problems.join(", ")}`, {
+        kubeStatus(422, "Invalid", `SparkApplication.sparkoperator.k8s.io "${name}" is invalid: ${problems.join(", ")}`, {
           name,
           group: "sparkoperator.k8s.io",
           kind: "SparkApplication",
@@ -189,7 +184,7 @@ export class FakeKubeApi {
     }
     const key = `${namespace}/${name}`;
     if (this.apps.has(key)) {
-      return this.send(req, res, 409, statusBody(409, "AlreadyExists", `sparkapplications.sparkoperator.k8s.io "${name}" already exists`, { name, group: "sparkoperator.k8s.io", kind: "sparkapplications" }));
+      return this.send(req, res, 409, kubeStatus(409, "AlreadyExists", `sparkapplications.sparkoperator.k8s.io "${name}" already exists`, { name, group: "sparkoperator.k8s.io", kind: "sparkapplications" }));
     }
     // The status subresource is the operator's: a client's status is dropped on create.
     const { status: _ignored, ...rest } = obj;

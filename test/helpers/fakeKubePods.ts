@@ -9,8 +9,8 @@
  * OOM kills, deletes under a running task.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 
 export interface FakePod {
   pod: any;
@@ -42,16 +42,13 @@ export class FakeKubePods {
   constructor(private readonly baseEnv: NodeJS.ProcessEnv, private readonly cwd: string) {}
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await listenLocal((req, res) => void this.handle(req, res)));
   }
 
   async stop(): Promise<void> {
     for (const p of this.pods.values()) p.proc?.kill("SIGKILL");
     this.dropWatches();
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeLocal(this.server);
   }
 
   /** Cut every open watch stream (a dropped connection). */
@@ -138,7 +135,7 @@ export class FakeKubePods {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
-    const status = (code: number, reason: string, message: string) => send(code, { kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message });
+    const status = (code: number, reason: string, message: string) => send(code, kubeStatus(code, reason, message));
     if (!m) return status(404, "NotFound", `no route ${u.pathname}`);
     const [, ns, name, log] = m;
     if (req.method === "POST" && !name) {

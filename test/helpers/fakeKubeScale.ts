@@ -7,13 +7,11 @@
  * concurrent `kubectl scale`); 422 Invalid for negative replicas; 401 without
  * the bearer token. No controller: replicas are what was last set.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 
 const SCALE = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/;
 
-function statusBody(code: number, reason: string, message: string) {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
-}
 
 interface Deployment {
   replicas: number;
@@ -42,17 +40,14 @@ export class FakeKubeScale {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err) => this.send(req, res, 500, statusBody(500, "InternalError", String(err))));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    ({ server: this.server, url: this.url } = await listenLocal((req, res) => {
+      this.handle(req, res).catch((err) => this.send(req, res, 500, kubeStatus(500, "InternalError", String(err))));
+    }));
     return this.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await closeLocal(this.server);
   }
 
   private send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, replicas?: number): void {
@@ -74,22 +69,22 @@ export class FakeKubeScale {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, statusBody(401, "Unauthorized", "Unauthorized"));
+    if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, kubeStatus(401, "Unauthorized", "Unauthorized"));
     const m = SCALE.exec((req.url ?? "").split("?")[0]);
-    if (!m) return this.send(req, res, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+    if (!m) return this.send(req, res, 404, kubeStatus(404, "NotFound", "the server could not find the requested resource"));
     const [, namespace, name] = m;
     const d = this.deployments.get(`${namespace}/${name}`);
-    if (!d) return this.send(req, res, 404, statusBody(404, "NotFound", `deployments.apps "${name}" not found`));
+    if (!d) return this.send(req, res, 404, kubeStatus(404, "NotFound", `deployments.apps "${name}" not found`));
     if (req.method === "GET") return this.send(req, res, 200, this.scaleOf(namespace, name, d));
-    if (req.method !== "PUT") return this.send(req, res, 405, statusBody(405, "MethodNotAllowed", `${req.method} is not supported`));
+    if (req.method !== "PUT") return this.send(req, res, 405, kubeStatus(405, "MethodNotAllowed", `${req.method} is not supported`));
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { kind?: string; metadata?: { resourceVersion?: string }; spec?: { replicas?: number } };
     const replicas = body.spec?.replicas ?? 0;
     if (body.kind !== "Scale" || !Number.isInteger(replicas) || replicas < 0) {
-      return this.send(req, res, 422, statusBody(422, "Invalid", `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`));
+      return this.send(req, res, 422, kubeStatus(422, "Invalid", `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`));
     }
     const rv = body.metadata?.resourceVersion;
     if (rv !== undefined && rv !== String(d.resourceVersion)) {
-      return this.send(req, res, 409, statusBody(409, "Conflict", `Operation cannot be fulfilled on deployments.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`));
+      return this.send(req, res, 409, kubeStatus(409, "Conflict", `Operation cannot be fulfilled on deployments.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`));
     }
     d.replicas = replicas;
     d.resourceVersion = ++this.version;
