@@ -7,20 +7,13 @@
  */
 import { z } from "zod";
 import { ErrorCode, SluiceError } from "../core/errors.js";
+import type { ConnectionInfo } from "../runner/taskServices.js";
 
 /** An http(s) URL ("m:8080" is a valid URL with scheme "m:", and never what was meant). */
 const HttpUrl = () => z.url({ protocol: /^https?$/, error: "Invalid URL: write it as http://host:port" });
 
 /** The fields of a connection this module reads (ConnectionInfo from the runner, or a decrypted row in the API). */
-export interface SparkConnectionFields {
-  connId: string;
-  connType: string;
-  host: string | null;
-  port: number | null;
-  login: string | null;
-  password: string | null;
-  extra: Record<string, unknown>;
-}
+export type SparkConnectionFields = Omit<ConnectionInfo, "schema">;
 
 const KubernetesExtra = z.strictObject({
   /** operator: create a SparkApplication (spark-operator); submit: run spark-submit --master k8s://… */
