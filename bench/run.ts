@@ -24,8 +24,9 @@ import { seq40 } from "./seq40.js";
 import { uiApi } from "./uiApi.js";
 import { parallelData } from "./parallelData.js";
 import { queueWorkers } from "./queueWorkers.js";
+import { kubePods } from "./kubePods.js";
 
-const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000, uiApi, parallelData, queueWorkers];
+const BENCHMARKS: Benchmark[] = [seq40, fanout1000, parse1000, memory1000, uiApi, parallelData, queueWorkers, kubePods];
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const RESULTS_DIR = join(REPO, "bench", "results");
 

@@ -12,6 +12,24 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 
+/** When the server saw each step of a pod's life (epoch ms with sub-ms precision): the Kubernetes executor benchmark reads it. */
+export interface PodTimeline {
+  /** The create request arrived. */
+  create?: number;
+  /** The container's process was spawned. */
+  spawn?: number;
+  /** The container's process ended and its output was read. */
+  exit?: number;
+  /** The terminal pod status (Succeeded/Failed) went out on the watch streams. */
+  ended?: number;
+  /** The log request arrived. */
+  log?: number;
+  /** The delete request arrived. */
+  del?: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
 export interface FakePod {
   pod: any;
   proc?: ChildProcess;
@@ -23,6 +41,8 @@ export class FakeKubePods {
   readonly pods = new Map<string, FakePod>();
   /** Every pod name ever created (for duplicate checks). */
   readonly created: any[] = [];
+  /** Pod name → when each step of its life happened. */
+  readonly timeline = new Map<string, PodTimeline>();
   private rv = 1;
   private history: { rv: number; type: string; object: any }[] = [];
   /** Events older than this are "compacted": a watch from before it gets 410 Gone. */
@@ -110,6 +130,7 @@ export class FakeKubePods {
     for (const e of c.env ?? []) if (typeof e.value === "string") env[e.name] = e.value;
     const [cmd, ...rest] = [...(c.command ?? []), ...(c.args ?? [])];
     const proc = spawn(cmd, rest, { env, cwd: this.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    this.step(p.pod.metadata.name, "spawn");
     p.proc = proc;
     proc.stdout!.on("data", (d) => (p.log += d));
     proc.stderr!.on("data", (d) => (p.log += d));
@@ -120,15 +141,24 @@ export class FakeKubePods {
     // "close", not "exit": the output is fully read by then (a real kubelet has the log before the container is reported terminated).
     proc.on("close", (code, signal) => {
       if (this.pods.get(p.pod.metadata.name) !== p) return;
+      this.step(p.pod.metadata.name, "exit");
       const exitCode = code ?? (signal === "SIGKILL" ? 137 : 128 + 15);
       p.pod.status.phase = exitCode === 0 ? "Succeeded" : "Failed";
       const reason = p.oom ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
       p.pod.status.containerStatuses[0] = { ...p.pod.status.containerStatuses[0], ready: false, state: { terminated: { exitCode, reason, finishedAt: new Date().toISOString() } } };
       this.emit("MODIFIED", p.pod);
+      this.step(p.pod.metadata.name, "ended");
     });
   }
 
+  private step(name: string, what: keyof PodTimeline): void {
+    const t = this.timeline.get(name) ?? {};
+    t[what] ??= now();
+    this.timeline.set(name, t);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = now();
     const u = new URL(req.url ?? "/", "http://x");
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(\/log)?$/.exec(u.pathname);
     const send = (status: number, body: unknown) => {
@@ -147,6 +177,7 @@ export class FakeKubePods {
         return status(429, "TooManyRequests", "too many requests, try again later");
       }
       const pod = JSON.parse(text);
+      this.timeline.set(pod.metadata.name, { ...this.timeline.get(pod.metadata.name), create: arrived });
       if (this.pods.has(pod.metadata.name)) return status(409, "AlreadyExists", `pods "${pod.metadata.name}" already exists`);
       pod.metadata.namespace = ns;
       pod.metadata.uid = `uid-${this.rv}`;
@@ -161,6 +192,7 @@ export class FakeKubePods {
       return;
     }
     if (req.method === "GET" && name && log) {
+      this.step(name, "log");
       const p = this.pods.get(name);
       if (!p) return status(404, "NotFound", `pods "${name}" not found`);
       res.writeHead(200, { "content-type": "text/plain" });
@@ -171,6 +203,7 @@ export class FakeKubePods {
       return p ? send(200, p.pod) : status(404, "NotFound", `pods "${name}" not found`);
     }
     if (req.method === "DELETE" && name) {
+      this.step(name, "del");
       const pod = this.remove(name);
       return pod ? send(200, pod) : status(404, "NotFound", `pods "${name}" not found`);
     }

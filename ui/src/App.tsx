@@ -1,4 +1,4 @@
-/** Routes. Heavy screens (graph, code, datasets, Spark, admin) load on demand. */
+/** Routes. Heavy screens (graph, code, datasets, Spark, autoscaler, admin) load on demand. */
 import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
 import { useAuth } from "./api/auth";
@@ -12,6 +12,7 @@ import { Link } from "react-router";
 const DatasetsPage = lazy(() => import("./pages/datasets/DatasetsPage"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
 const SparkPage = lazy(() => import("./pages/spark/SparkPage"));
+const AutoscalerPage = lazy(() => import("./pages/autoscaler/AutoscalerPage"));
 
 export function App() {
   const { me, loading, error } = useAuth();
@@ -47,6 +48,7 @@ export function App() {
           <Route path="/dags/:dagId/:tab" element={<DagPage />} />
           <Route path="/datasets" element={<DatasetsPage />} />
           <Route path="/spark" element={<SparkPage />} />
+          <Route path="/autoscaler" element={<AutoscalerPage />} />
           <Route path="/admin" element={<Navigate to="/admin/pools" replace />} />
           <Route path="/admin/:section" element={<AdminPage />} />
           <Route path="/login" element={<Navigate to="/" replace />} />

@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, seg } from "./client";
 import { keys } from "./keys";
-import type { DagDetail, DagList, DagSummary, ImportError, Run, RunList, SparkCluster, SparkClusterStatus, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
+import type { AutoscalerDecision, DagDetail, DagList, DagSummary, ImportError, Run, RunList, SparkCluster, SparkClusterStatus, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
 
 export function useImportErrors() {
   return useQuery({
@@ -130,5 +130,21 @@ export function useSparkCluster(connId: string | null, enabled = true) {
     staleTime: 0,
     retry: (count, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && count < 1,
     retryDelay: 1_000,
+  });
+}
+
+// ---- Autoscaler ----
+
+/** How often the autoscaler page re-reads the decisions (the autoscaler decides every 15 s by default). */
+export const AUTOSCALER_REFRESH_MS = 5_000;
+
+/** Every queue's decisions of the last `rangeMs`, oldest first. */
+export function useAutoscalerDecisions(rangeMs: number) {
+  return useQuery({
+    queryKey: keys.autoscaler(rangeMs),
+    queryFn: ({ signal }) =>
+      api<{ decisions: AutoscalerDecision[] }>("/autoscaler/decisions", { query: { since: new Date(Date.now() - rangeMs).toISOString(), limit: 10_000 }, signal }),
+    refetchInterval: AUTOSCALER_REFRESH_MS,
+    staleTime: 0,
   });
 }

@@ -31,4 +31,6 @@ export const keys = {
   /** Spark connections, and one standalone master's live state (polled, not driven by live events). */
   sparkClusters: ["spark", "clusters"] as const,
   sparkCluster: (connId: string) => ["spark", "clusters", connId] as const,
+  /** The autoscaler's decisions over a time range (polled: decisions are not live events). */
+  autoscaler: (rangeMs: number) => ["autoscaler", rangeMs] as const,
 };

@@ -331,3 +331,22 @@ export interface SparkClusterStatus {
   applications: { running: SparkApplication[]; completed: SparkApplication[] };
   drivers: { running: SparkDriver[]; completed: SparkDriver[] };
 }
+
+/** One autoscaler tick for one queue (GET /autoscaler/decisions). */
+export interface AutoscalerDecision {
+  id: number;
+  queue: string;
+  at: string;
+  queued: number;
+  running: number;
+  currentReplicas: number;
+  proposedReplicas: number;
+  desiredReplicas: number;
+  /** Average CPU per worker in cores; null when not measured (e.g. pods). */
+  cpu: number | null;
+  memoryMb: number | null;
+  networkBytesPerSec: number | null;
+  proposals: Record<string, number>;
+  reason: string;
+  actuator: string;
+}

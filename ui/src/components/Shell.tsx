@@ -52,6 +52,9 @@ export function Shell({ children }: { children: ReactNode }) {
           <NavLink to="/spark" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
             Spark
           </NavLink>
+          <NavLink to="/autoscaler" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
+            Autoscaler
+          </NavLink>
           {can("admin") && (
             <NavLink to="/admin" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
               Admin

@@ -47,3 +47,18 @@ export function durationAxis(max: number, maxIntervals = 5): DurationAxis {
   const n = Math.max(1, Math.ceil(span / step - 1e-9));
   return { top: n * step, ticks: Array.from({ length: n + 1 }, (_, i) => i * step) };
 }
+
+/** A count axis from 0 covering `max` with 1/2/5 × 10^n steps: 0, 2, 4, 6 — or 0, 200, 400. At least 1 at the top. */
+export function countAxis(max: number, maxIntervals = 4): { top: number; ticks: number[] } {
+  const span = Math.max(1, max);
+  let step = 1;
+  for (let p = 1; ; p *= 10) {
+    const s = [1, 2, 5].map((m) => m * p).find((c) => span / c <= maxIntervals);
+    if (s !== undefined) {
+      step = s;
+      break;
+    }
+  }
+  const n = Math.max(1, Math.ceil(span / step - 1e-9));
+  return { top: n * step, ticks: Array.from({ length: n + 1 }, (_, i) => i * step) };
+}
