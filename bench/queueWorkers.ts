@@ -39,14 +39,16 @@ function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
-/** utime + stime of `pid` and all its live descendants, in ms (clock ticks of 10 ms, Linux USER_HZ = 100). */
+/** CPU of `pid` and all its live descendants (with the children they reaped), in ms (clock ticks of 10 ms, Linux USER_HZ = 100). */
 function treeCpuMs(pid: number): number {
   let ticks = 0;
   for (const p of [pid, ...descendants(pid).map((d) => d.pid)]) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
+      // utime + stime, and cutime + cstime: the CPU of children it has reaped (task processes that
+      // exited between two readings would otherwise take their CPU out of the sum).
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
       /* exited meanwhile */
     }
