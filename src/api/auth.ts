@@ -41,7 +41,8 @@ declare module "fastify" {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** Routes anyone may call, as "METHOD /path" relative to the API prefix. */
-const PUBLIC = new Set(["GET /health", "POST /auth/login"]);
+// The GitHub webhook authenticates with its HMAC signature instead (routes/webhooks.ts).
+const PUBLIC = new Set(["GET /health", "POST /auth/login", "POST /webhooks/github"]);
 
 export function isPublic(method: string, routeUrl: string | undefined, prefix: string): boolean {
   if (routeUrl === undefined || !routeUrl.startsWith(prefix)) return false;

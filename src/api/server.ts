@@ -34,6 +34,9 @@ import { sparkRoutes } from "./routes/spark.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { taskApiRoutes } from "./routes/taskApi.js";
 import { autoscalerRoutes } from "./routes/autoscaler.js";
+import { alertRoutes } from "./routes/alerts.js";
+import { bundleRoutes } from "./routes/bundles.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { uiRoutes, type UiOptions } from "./ui.js";
 import { ErrorBody } from "./schemas.js";
@@ -140,6 +143,8 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
         { name: "live", description: "Server-sent events: state changes and log tails" },
         { name: "datasets", description: "Datasets tasks produce and consume, and their events" },
         { name: "admin", description: "Pools, variables, connections and users" },
+        { name: "alerts", description: "Failure alerts: history, deliveries per notifier and their attempts, notifier state" },
+        { name: "bundles", description: "DAG code from git: bundles, their commits, sync requests" },
       ],
     },
     transform: jsonSchemaTransform,
@@ -166,6 +171,9 @@ export function createApiServer(opts: ApiServerOptions): ApiApp {
       sparkRoutes(typed, deps);
       taskApiRoutes(typed, deps);
       autoscalerRoutes(typed, deps);
+      alertRoutes(typed, deps);
+      bundleRoutes(typed, deps);
+      webhookRoutes(typed, deps);
       typed.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: API_PREFIX },

@@ -1,4 +1,7 @@
 import type { Logger } from "pino";
+import { BundleSyncer, type BundleProblem } from "../bundles/syncer.js";
+import { createAlerting } from "../alerts/alerting.js";
+import { enqueueAlert, gitSyncFailedAlert } from "../alerts/enqueue.js";
 import { resolveDbUrl, type SluiceConfig } from "../config/config.js";
 import type { Executor, FinishedListener } from "../executors/executor.js";
 import { AttemptTokens } from "../auth/attemptToken.js";
@@ -16,6 +19,8 @@ export interface Sluice {
   processor: DagProcessor;
   scheduler: Scheduler;
   executor: Executor;
+  /** Git bundles' syncer (config.bundles), or undefined when none is configured. */
+  bundles: BundleSyncer | undefined;
   start(): Promise<void>;
   /** Graceful: running attempts get `graceMs` to finish. */
   stop(graceMs?: number): Promise<void>;
@@ -43,6 +48,7 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
       ? new KubernetesExecutor({
           store,
           settings: config.kubernetes,
+          bundles: config.bundles,
           tokens: new AttemptTokens(config),
           zombieThresholdMs: config.scheduler.zombieThresholdMs,
           log: log.child({ part: "executor" }),
@@ -61,6 +67,7 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
           store,
           db: target,
           dagsFolder: config.dagsFolder,
+          bundles: { home: config.home, list: config.bundles },
           slots: config.executor.slots,
           tasksPerProcess: config.executor.tasksPerProcess,
           maxProcessMemoryMb: config.executor.maxProcessMemoryMb,
@@ -73,18 +80,43 @@ export async function createSluice(config: SluiceConfig, log: Logger): Promise<S
         });
   scheduler = new Scheduler(store, executor, processor, config.scheduler, log.child({ part: "scheduler" }));
   const s = scheduler;
+  // --- alerts (src/alerts/): monitor and dispatcher in their own loops; the scheduler never waits for them ---
+  const alerting = createAlerting({ store, config, log: log.child({ part: "alerts" }), env: process.env });
+  const bundles =
+    config.bundles.length > 0
+      ? new BundleSyncer({
+          store,
+          home: config.home,
+          bundles: config.bundles,
+          parsing: config.parsing,
+          log: log.child({ part: "bundles" }),
+          onPublished: () => s.wake(),
+          onProblem: (p) => alertOnBundleProblem(p),
+        })
+      : undefined;
+  // Import errors of a commit are alerted per file by the alert monitor (they
+  // are import errors like any other); a sync that failed outright (fetch,
+  // checkout, a missing sub-directory) has no file to point at: alert here.
+  const alertOnBundleProblem = async (p: BundleProblem): Promise<void> => {
+    if (p.kind === "sync_failed") await enqueueAlert(store, config.alerts, gitSyncFailedAlert({ bundle: p.bundle, commit: p.sha, error: p.message, at: p.at }));
+  };
   return {
     config,
     store,
     processor,
     scheduler: s,
     executor,
+    bundles,
     async start() {
       await executor.start();
       await s.start();
+      await alerting.start();
+      await bundles?.start();
     },
     async stop(graceMs) {
+      await bundles?.stop();
       await s.stop(graceMs);
+      await alerting.stop();
       await pool.stop();
       await store.close();
     },

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode, SchemaTooNewError, SluiceError, ErrorCode, describeError } from "../core/errors.js";
 import { registerAdmin } from "./commands/admin.js";
+import { registerAlerts } from "./commands/alerts.js";
 import { registerAutoscaler } from "./commands/autoscaler.js";
+import { registerBundles } from "./commands/bundles.js";
 import { registerDags } from "./commands/dags.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInit } from "./commands/init.js";
@@ -32,6 +34,8 @@ registerAdmin(program);
 registerUsers(program);
 registerWorker(program);
 registerAutoscaler(program);
+registerAlerts(program);
+registerBundles(program);
 registerDeploy(program);
 
 // Every --help shows an example: leaf commands add their own; the root and the command groups get theirs here.

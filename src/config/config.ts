@@ -9,6 +9,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { checkAlertDefaults, notifiersField } from "../alerts/notifierConfig.js";
 
 // Small builders so each option below reads as "type, bound, default, doc".
 const int = (min: number) => z.int().min(min);
@@ -144,6 +145,75 @@ export const SluiceConfigSchema = z
       },
       "Autoscaler of queue workers (`sluice autoscaler`).",
     ),
+    // --- alerts (src/alerts/): detected and sent from the scheduler process, never inside its loop ---
+    alerts: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("Detect failures and send alerts from the scheduler process (`sluice scheduler` / `standalone`); false records none."),
+        pollIntervalMs: int(10).default(5000).describe("How often new failures, finished runs, missed deadlines and import errors are looked for, and due deliveries sent."),
+        default: z.array(z.string().min(1)).default([]).describe("Notifiers of a DAG whose code names none, and of import errors and git sync failures (names from alerts.notifiers)."),
+        notifiers: notifiersField.default({}).describe('Named notifiers: { "<name>": { "kind": "slack" | "email" | "webhook", … } }; secrets directly or by environment variable name (docs/alerts.md).'),
+        rateLimit: section(
+          {
+            windowMs: int(1).default(3_600_000).describe("Length of the rate-limit window."),
+            max: int(1).default(5).describe("Alerts sent per (DAG, task, event) within the window; the rest are recorded as suppressed and counted in the next one sent."),
+          },
+          "Rate limit of a flapping task's alerts.",
+        ),
+        retry: section(
+          {
+            maxAttempts: int(1).default(6).describe("Sends of one alert to one notifier before it is marked failed."),
+            initialDelayMs: int(0).default(10_000).describe("Wait before the second attempt; doubled after each failed one."),
+            maxDelayMs: int(0).default(600_000).describe("Longest wait between attempts."),
+          },
+          "Retries of a notifier that fails (down, timing out, answering 5xx).",
+        ),
+        timeoutMs: int(100).default(10_000).describe("One send attempt gives up after this long."),
+        retentionDays: int(1).default(30).describe("Alerts older than this are deleted with their deliveries."),
+      })
+      .superRefine(checkAlertDefaults)
+      .prefault({} as never)
+      .describe("Failure alerts: notifiers (Slack, email, webhook), rate limit, retries (see docs/alerts.md)."),
+    // --- git bundles (src/bundles/): DAG code from git repositories, each run pinned to a commit ---
+    bundles: z
+      .array(
+        z.strictObject({
+          name: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, { message: 'letters, digits, "_" and "-", starting with a letter or digit (e.g. "pipelines")' })
+            .describe("Bundle name: in URLs (/api/v1/bundles/<name>/sync) and DAG file locations (@<name>/path)."),
+          repo: z.string().min(1).describe("Repository: https://github.com/org/repo.git, git@github.com:org/repo.git, file:///path or a local path."),
+          branch: z.string().min(1).default("main").describe("Branch (or tag) to follow."),
+          subdir: z
+            .string()
+            .default("")
+            .refine((v) => !v.split(/[\\/]/).includes("..") && !v.startsWith("/"), { message: "a path inside the repository, without .. (e.g. dags)" })
+            .describe("Folder of the DAG files inside the repository ('' = its root)."),
+          refreshIntervalMs: int(1000).default(60000).describe("How often the branch is fetched without a webhook."),
+          keepVersions: int(1).default(3).describe("Checked-out commits kept besides those a DAG or an unfinished run still needs."),
+          token: z.string().min(1).optional().describe("HTTPS token (GitHub personal access or app token); prefer tokenEnv."),
+          tokenEnv: z.string().min(1).optional().describe("Name of an environment variable holding the HTTPS token (e.g. from a Kubernetes Secret)."),
+          sshKeyFile: z.string().min(1).optional().describe("Private SSH key for git@… URLs (a mounted Secret)."),
+        }),
+      )
+      .default([])
+      .refine((list) => new Set(list.map((b) => b.name)).size === list.length, { message: "two bundles have the same name; names must be unique" })
+      .describe('Git bundles of DAG files (JSON in SLUICE_BUNDLES), e.g. [{"name":"pipelines","repo":"https://github.com/org/pipelines.git","subdir":"dags"}]. The local dagsFolder is scanned as well.'),
+    webhooks: section(
+      {
+        github: section(
+          {
+            secret: z
+              .string()
+              .min(16, { message: "use at least 16 characters (GitHub's webhook secret; e.g. `openssl rand -hex 32`)" })
+              .optional()
+              .describe("Secret of the GitHub webhook (X-Hub-Signature-256); unset refuses every GitHub delivery with 401."),
+            maxBodyBytes: int(1).default(5_242_880).describe("Largest webhook body accepted (GitHub sends at most 25 MB; a push is usually a few kB)."),
+          },
+          "GitHub webhook (POST /api/v1/webhooks/github).",
+        ),
+      },
+      "Incoming webhooks.",
+    ),
     parsing: section(
       {
         timeoutMs: int(1).default(30000).describe("A DAG file that takes longer than this to load is an import error."),
@@ -161,6 +231,10 @@ export const SluiceConfigSchema = z
       {
         host: z.string().min(1).default("127.0.0.1").describe('Address the REST API listens on; "0.0.0.0" exposes it to the network.'),
         port: int(0).max(65535).default(8080).describe("TCP port of the REST API (0 picks a free one)."),
+        publicUrl: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe('URL people open the web UI at, e.g. "https://sluice.example.com" (links in alerts); unset: http://localhost:<port>.'),
         maxBodyBytes: int(1).default(1048576).describe("Request bodies larger than this are refused with 413."),
         auth: z
           .boolean()
@@ -314,7 +388,9 @@ export function resolveDbUrl(config: Pick<SluiceConfig, "home" | "db">): DbTarge
 
 const MASK = "****";
 /** Keys whose values are never printed. */
-const SECRET_KEY = /pass(word|wd)|secret|token|api[-_]?key|credential/i;
+const SECRET_KEY = /pass(word|wd)|secret|token|api[-_]?key|credential|webhook[-_]?url/i;
+/** `tokenEnv`, `passwordEnv`, `sshKeyFile`…: where a secret is, not the secret; shown so a user can see which variable is read. */
+const SECRET_POINTER_KEY = /(Env|File)$/;
 
 /** Hide the password of `scheme://user:password@host…` and of `?password=` query params. */
 function maskUrl(text: string): string {
@@ -331,7 +407,7 @@ function maskUrl(text: string): string {
 function maskValue(value: unknown, secret: boolean): unknown {
   if (Array.isArray(value)) return value.map((v) => maskValue(v, secret));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, secret || SECRET_KEY.test(k))]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, secret || (SECRET_KEY.test(k) && !SECRET_POINTER_KEY.test(k)))]));
   }
   if (secret && value !== undefined && value !== null && value !== "") return MASK;
   return typeof value === "string" ? maskUrl(value) : value;

@@ -298,6 +298,17 @@ function coerceEnv(value: string, schema: unknown): unknown {
   const t = value.trim();
   if (schema && (schema as { type?: string }).type === "number" && /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t)) return Number(t);
   if (schema && (schema as { type?: string }).type === "boolean" && /^(true|false|1|0)$/i.test(t)) return /^(true|1)$/i.test(t);
+  // Lists: JSON ("[{…}]", needed for lists of objects like bundles) or comma-separated strings ("default,highmem").
+  if (schema && (schema as { type?: string }).type === "array") {
+    if (t.startsWith("[")) {
+      try {
+        return JSON.parse(t);
+      } catch {
+        return value; // the schema reports the bad value with the variable's name
+      }
+    }
+    return t === "" ? [] : t.split(",").map((x) => x.trim());
+  }
   return value;
 }
 

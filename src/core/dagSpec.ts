@@ -30,6 +30,8 @@ export interface DagSpec {
   tags: string[];
   owner?: string;
   docs?: string;
+  /** --- alerts (src/alerts/): who hears about this DAG's failures; absent when not set (false: none) --- */
+  alerts?: DagAlertSpec | false;
   tasks: TaskSpec[];
 }
 
@@ -113,6 +115,29 @@ export interface TaskPodSpec {
   extraContainers?: Record<string, unknown>[];
 }
 
+/** A DAG's alert settings (sdk/alertOptions.ts checks them); unset fields take the defaults of src/alerts/routing.ts. */
+export interface DagAlertSpec {
+  /** Notifier names (config alerts.notifiers); unset: alerts.default. */
+  notify?: string[];
+  /** Alert when a task fails for good and when a run fails (default true). */
+  onFailure?: boolean;
+  /** Alert when a try fails and the task will be retried (default true). */
+  onRetry?: boolean;
+  /** Alert when a run succeeds (default false). */
+  onSuccess?: boolean;
+  /** A run not finished this long after it was queued misses its deadline. */
+  deadlineMs?: number;
+  /** A run not finished by this time of day ("HH:MM", the DAG's timezone) after it was queued misses its deadline. */
+  deadlineAt?: string;
+}
+
+/** A task's own alert settings, over its DAG's. */
+export interface TaskAlertSpec {
+  notify?: string[];
+  onFailure?: boolean;
+  onRetry?: boolean;
+}
+
 export interface TaskSpec {
   id: string;
   kind: TaskKind;
@@ -149,6 +174,8 @@ export interface TaskSpec {
   spark?: SparkTaskSpec;
   /** --- Kubernetes executor: overrides of this task's pod (absent when not set) --- */
   pod?: TaskPodSpec;
+  /** --- alerts: this task's notifiers and events over its DAG's (false: none); absent when not set --- */
+  alerts?: TaskAlertSpec | false;
 }
 
 /** Fields of a DagSpec that define its structure (and so its version). */

@@ -25,6 +25,8 @@ export const ErrorCode = {
   RunExists: "RUN_EXISTS",
   StateConflict: "STATE_CONFLICT",
   Usage: "USAGE",
+  GitFailed: "GIT_FAILED",
+  BundleNotFound: "BUNDLE_NOT_FOUND",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

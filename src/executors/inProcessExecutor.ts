@@ -1,3 +1,4 @@
+import type { CodeLocations } from "../bundles/codePath.js";
 import type { Logger } from "pino";
 import { loadDagFile } from "../parser/loadDagFile.js";
 import { executeAttempt } from "../runner/executeAttempt.js";
@@ -17,7 +18,7 @@ export class InProcessExecutor implements Executor {
   private all: Promise<unknown>[] = [];
 
   constructor(
-    private readonly o: { store: Store; dagsFolder: string; slots: number; maxResultBytes: number; log: Logger; onFinished: FinishedListener; secrets?: SecretsConfig },
+    private readonly o: { store: Store; dagsFolder: string; bundles?: CodeLocations["bundles"]; slots: number; maxResultBytes: number; log: Logger; onFinished: FinishedListener; secrets?: SecretsConfig },
   ) {}
 
   async start(): Promise<void> {}
@@ -29,7 +30,7 @@ export class InProcessExecutor implements Executor {
   launch(req: LaunchRequest): void {
     this.running.add(req.tiId);
     const p = executeAttempt(
-      { store: this.o.store, dagsFolder: this.o.dagsFolder, maxResultBytes: this.o.maxResultBytes, heartbeatIntervalMs: 5_000, secrets: this.o.secrets, loadDag: (path) => loadDagFile(path) },
+      { store: this.o.store, dagsFolder: this.o.dagsFolder, bundles: this.o.bundles, maxResultBytes: this.o.maxResultBytes, heartbeatIntervalMs: 5_000, secrets: this.o.secrets, loadDag: (path) => loadDagFile(path) },
       req.tiId,
       req.tryNumber,
     )

@@ -48,6 +48,8 @@ export interface KubernetesExecutorOptions {
   onFinished: FinishedListener;
   /** A tracked attempt whose runner has not heartbeated for this long is failed and its pod deleted. */
   zombieThresholdMs: number;
+  /** Git bundles the pods must be able to check out (config.bundles). */
+  bundles?: readonly { name: string; token?: string }[];
   /** Tests: the client-node-backed API (default: connect with `settings`). */
   api?: PodApi;
 }
@@ -153,7 +155,7 @@ export class KubernetesExecutor implements Executor {
     t.name = podName(attempt);
     const s = this.o.settings;
     const token = await this.o.tokens.issue({ tiId: ti.id, tryNumber: req.tryNumber }, tokenLifetimeMs(req.timeoutMs));
-    const body = buildPod({ attempt, template: this.template, image: s.image, command: s.command, apiUrl: s.apiUrl, token, overrides: await this.overridesFor(ti) });
+    const body = buildPod({ attempt, template: this.template, image: s.image, command: s.command, apiUrl: s.apiUrl, token, overrides: await this.overridesFor(ti), bundles: this.o.bundles });
     let lastError = "";
     for (let i = 0; i < CREATE_TRIES && !this.stopping; i++) {
       if (t.phase !== "creating") return;

@@ -1,3 +1,4 @@
+import type { CodeLocations } from "../bundles/codePath.js";
 import { fork, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -47,6 +48,8 @@ export interface LocalExecutorOptions {
   store: Store;
   db: DbTarget;
   dagsFolder: string;
+  /** Git bundles task processes may need to check out (a run's commit). */
+  bundles?: CodeLocations["bundles"];
   slots: number;
   tasksPerProcess: number;
   maxProcessMemoryMb: number;
@@ -119,6 +122,7 @@ export class LocalExecutor implements Executor {
       type: "init",
       db: this.o.db,
       dagsFolder: this.o.dagsFolder,
+      bundles: this.o.bundles,
       maxResultBytes: this.o.maxResultBytes,
       heartbeatIntervalMs: this.o.heartbeatIntervalMs,
       secrets: this.o.secrets,

@@ -63,8 +63,27 @@ export class DagProcessor {
     private readonly store: Store,
     private readonly pool: ParserPool,
     private readonly folder: string,
-    private readonly opts: { pauseNewDags?: boolean; now?: () => number } = {},
+    private readonly opts: {
+      pauseNewDags?: boolean;
+      now?: () => number;
+      /**
+       * The folder is commit `sha` of git bundle `name`: file paths are stored as
+       * "@<name>/<path>", each DAG that imports records the commit, and the whole
+       * scan is written in one transaction (a commit is published all at once).
+       */
+      bundle?: { name: string; sha: string };
+    } = {},
   ) {}
+
+  /** "@<bundle>/" for a bundle's files, "" for the local DAG folder. */
+  private get prefix(): string {
+    return this.opts.bundle ? `@${this.opts.bundle.name}/` : "";
+  }
+
+  /** Whether a stored file path belongs to this processor's folder (bundles and the local folder share the table). */
+  private owns(path: string): boolean {
+    return this.opts.bundle ? path.startsWith(this.prefix) : !path.startsWith("@");
+  }
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();
@@ -90,12 +109,12 @@ export class DagProcessor {
     const summary: ScanSummary = { files: 0, parsed: 0, unchanged: 0, errors: 0, dags: 0, removedFiles: 0, ms: 0 };
     const paths = await listDagFiles(this.folder);
     summary.files = paths.length;
-    const known = new Map((await this.store.dags.files()).map((f) => [f.path, f]));
+    const known = new Map((await this.store.dags.files()).filter((f) => this.owns(f.path)).map((f) => [f.path, f]));
     const present = new Set<string>();
     const changed: { abs: string; rel: string; hash: string; source: string }[] = [];
     await Promise.all(
       paths.map(async (abs) => {
-        const rel = relative(this.folder, abs);
+        const rel = this.prefix + relative(this.folder, abs);
         present.add(rel);
         let hash: string;
         let text: Buffer | undefined;
@@ -122,7 +141,16 @@ export class DagProcessor {
     const owner = new Map<string, string>();
     for (const f of known.values()) for (const id of JSON.parse(f.dag_ids) as string[]) owner.set(id, f.path);
 
-    const results = await Promise.all(changed.map(async (f) => ({ f, r: await this.pool.parse(f.abs, this.folder, f.hash) })));
+    const results = await Promise.all(
+      changed.map(async (f) => {
+        const r = await this.pool.parse(f.abs, this.folder, f.hash);
+        if (r.ok) for (const spec of r.specs) spec.fileloc = this.prefix + spec.fileloc;
+        else if (this.opts.bundle) {
+          r.error = { ...r.error, message: `${r.error.message} (commit ${this.opts.bundle.sha.slice(0, 12)} of bundle ${this.opts.bundle.name})`, location: r.error.location && { ...r.error.location, file: this.prefix + r.error.location.file } };
+        }
+        return { f, r };
+      }),
+    );
     // A changed file gives up the ids it no longer declares before any file claims them (a DAG moved to another file).
     for (const { f, r } of results) if (r.ok) for (const [id, path] of owner) if (path === f.rel && !r.specs.some((s) => s.id === id)) owner.delete(id);
     // A DAG whose id another file has claimed must not be deactivated on behalf of its old file (a renamed file).
@@ -130,9 +158,10 @@ export class DagProcessor {
     const sorted = results.sort((a, b) => a.f.rel.localeCompare(b.f.rel));
     // Written in batches, one transaction each: one commit per batch instead of
     // several per file (on PostgreSQL each commit waits for a disk flush).
-    for (let i = 0; i < sorted.length; i += WRITE_BATCH) {
+    const batch = this.opts.bundle ? Math.max(1, sorted.length) : WRITE_BATCH;
+    for (let i = 0; i < sorted.length; i += batch) {
       await this.store.transaction(async (tx) => {
-        for (const { f, r } of sorted.slice(i, i + WRITE_BATCH)) {
+        for (const { f, r } of sorted.slice(i, i + batch)) {
           summary.parsed++;
           const previousIds = known.get(f.rel)?.dag_ids;
           if (!r.ok) {
@@ -197,7 +226,7 @@ export class DagProcessor {
     // exact code it was created with (an edit to a task body is a new version, not only a
     // structural change). Every DAG of a multi-DAG file gets a new version when the file changes.
     const stored = Buffer.byteLength(source) <= MAX_SOURCE_BYTES ? source : null;
-    for (const spec of specs) await store.dags.upsert(spec, dagVersionHash(spec, source), now, this.opts.pauseNewDags ?? false, stored);
+    for (const spec of specs) await store.dags.upsert(spec, dagVersionHash(spec, source), now, this.opts.pauseNewDags ?? false, stored, this.opts.bundle?.sha ?? null);
     const ids = specs.map((s) => s.id);
     const gone = (previousIds ? (JSON.parse(previousIds) as string[]) : []).filter((id) => !ids.includes(id) && !ownedElsewhere(id));
     await store.dags.deactivate(gone, now);

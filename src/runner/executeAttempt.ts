@@ -1,3 +1,4 @@
+import { dagFilePath, type CodeLocations } from "../bundles/codePath.js";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { TaskSpec } from "../core/dagSpec.js";
@@ -34,6 +35,8 @@ export interface AttemptDeps {
   /** Where the attempt's reads and writes go instead (HttpBackend: a pod without database credentials). */
   backend?: AttemptBackend;
   dagsFolder: string;
+  /** Git bundles, for runs whose code is a bundle commit (checked out on demand). */
+  bundles?: CodeLocations["bundles"];
   maxResultBytes: number;
   heartbeatIntervalMs: number;
   loadDag: (absPath: string) => Promise<Dag[]>;
@@ -69,7 +72,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   const store = storeView(backend);
   const found = await backend.context(tiId, tryNumber);
   if (!found || found.ti.try_number !== tryNumber) return { state: null, recycle: false };
-  const { ti, run, fileloc } = found;
+  const { ti, run, fileloc, bundleVersion } = found;
 
   const startedAt = now();
   const host = hostname();
@@ -103,7 +106,7 @@ export async function executeAttempt(deps: AttemptDeps, tiId: number, tryNumber:
   let outcome: AttemptOutcome;
   const services = backend.services({ tiId, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index, tryNumber });
   try {
-    const absPath = join(deps.dagsFolder, fileloc);
+    const absPath = await dagFilePath({ dagsFolder: deps.dagsFolder, bundles: deps.bundles }, fileloc, bundleVersion);
     const dags = await deps.loadDag(absPath);
     const d = dags.find((x) => x.id === ti.dag_id);
     const def = d?.tasks.get(ti.task_id);

@@ -101,7 +101,7 @@ export class HttpBackend implements AttemptBackend {
   async context(tiId: number, tryNumber: number): Promise<AttemptContext | undefined> {
     this.checkAttempt(tiId, tryNumber);
     const c = await this.remoteContext();
-    return { ti: c.ti, run: c.run, fileloc: c.fileloc };
+    return { ti: c.ti, run: c.run, fileloc: c.fileloc, bundleVersion: c.bundleVersion };
   }
 
   async claim(tiId: number, tryNumber: number, from: readonly TaskState[], info: ClaimInfo): Promise<boolean> {

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
+import type { CodeLocations } from "../bundles/codePath.js";
 import { describeError } from "../core/errors.js";
 import { loadDagFile } from "../parser/loadDagFile.js";
 import type { DbTarget } from "../store/db.js";
@@ -20,6 +21,7 @@ export interface ChildInit {
   type: "init";
   db: DbTarget;
   dagsFolder: string;
+  bundles?: CodeLocations["bundles"];
   maxResultBytes: number;
   heartbeatIntervalMs: number;
   /** Where the secrets key is (connections read by Spark tasks). */
@@ -117,6 +119,7 @@ async function onRun(msg: ChildRun): Promise<void> {
       {
         store,
         dagsFolder: init.dagsFolder,
+        bundles: init.bundles,
         maxResultBytes: init.maxResultBytes,
         heartbeatIntervalMs: init.heartbeatIntervalMs,
         secrets: init.secrets,

@@ -236,6 +236,7 @@ export class Scheduler {
   private async evaluateRun(runPk: number, now: number, finished: Set<string> | null = null): Promise<void> {
     const run = await this.store.runs.byPk(runPk);
     if (!run || run.state !== "running") return;
+    this.specs.noteRun(run.id, run.version_hash);
     const spec = await this.specs.get(run.dag_id, run.version_hash);
     if (!spec) return;
     if (finished) {

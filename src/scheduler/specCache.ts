@@ -8,7 +8,11 @@ import type { Store } from "../store/store.js";
 export class SpecCache {
   private cache = new Map<string, DagSpec>();
   private downstream = new Map<string, Map<string, string[]>>();
-  /** A run's DAG version never changes, so it is looked up once per run. */
+  /**
+   * A run's DAG version changes only on "rerun on latest", which clears its
+   * tasks: the scheduler re-reads the run before scheduling them (noteRun),
+   * so the cached version is refreshed before any of them is dispatched.
+   */
   private runVersions = new Map<number, string>();
 
   constructor(private readonly store: Store) {}
@@ -34,6 +38,14 @@ export class SpecCache {
       this.downstream.set(key, m);
     }
     return m;
+  }
+
+  /** Record a run's version as just read from the store. */
+  noteRun(runPk: number, versionHash: string): void {
+    if (this.runVersions.get(runPk) !== versionHash) {
+      if (this.runVersions.size >= 50_000) this.runVersions.clear();
+      this.runVersions.set(runPk, versionHash);
+    }
   }
 
   async runVersion(runPk: number): Promise<string | undefined> {

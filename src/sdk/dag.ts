@@ -10,6 +10,7 @@ import { callerLocation } from "./callerLocation.js";
 import { datasetCondition, isDatasetScheduleValue, normaliseDatasets, type DatasetLike, type DatasetSchedule, type DatasetUris } from "./dataset.js";
 import { paramsSpec, type ParamsInput, type ParamsOf } from "./params.js";
 import { podSpec } from "./podOptions.js";
+import { dagAlertSpec, taskAlertSpec, type DagAlertOptions, type TaskAlertOptions } from "./alertOptions.js";
 import { duckdbTaskSpec, expandTaskSpec, sparkTaskSpec } from "./kindSpecs.js";
 import type { DuckdbCode, DuckdbSource, DuckdbTaskResult, ExpandOptions, MapItem, MappedResult, PerRun, SparkCode, SparkTaskResult } from "./taskKinds.js";
 
@@ -41,6 +42,8 @@ export interface TaskOptions {
   doc?: string;
   /** --- Kubernetes executor: overrides of the task's pod (image, resources, nodeSelector, …) --- */
   pod?: TaskPodSpec;
+  /** --- alerts: this task's notifiers and events over its DAG's; false: no alerts for it (see docs/alerts.md) --- */
+  alerts?: TaskAlertOptions | false;
 }
 
 /** A reference to a declared task; its type parameter carries the result type. */
@@ -185,6 +188,8 @@ export interface DagOptions<PS extends ParamsInput | undefined = undefined> exte
   owner?: string;
   /** Markdown documentation. */
   docs?: string;
+  /** Who hears about failures (notifiers from the config), which events, and a run deadline; false: no alerts (see docs/alerts.md). */
+  alerts?: DagAlertOptions | false;
 }
 
 const DAG_BRAND = Symbol.for("sluice.dag");
@@ -388,6 +393,7 @@ export class DagBuilder<P> {
       ...(expand ? { expand } : {}),
       // Only when set, so DAGs without it keep their version hash.
       ...(o.pod !== undefined ? { pod: podSpec(o.pod, id, (msg) => fail(this.dagId, msg, this.location)) } : {}),
+      ...(opts.alerts !== undefined ? { alerts: taskAlertSpec(opts.alerts, id, this.failure) } : {}),
       ...extra,
     };
     if (!Number.isInteger(spec.priorityWeight)) fail(this.dagId, `task "${id}": priorityWeight must be an integer.`, this.location);
@@ -412,7 +418,7 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
   const known = new Set([
     "id", "description", "schedule", "timezone", "start", "end", "catchup", "maxActiveRuns", "maxActiveTasks", "runTimeout",
     "params", "tags", "owner", "docs", "retries", "retryDelay", "retryExponentialBackoff", "maxRetryDelay", "timeout",
-    "triggerRule", "pool", "poolSlots", "priorityWeight", "queue", "doc",
+    "triggerRule", "pool", "poolSlots", "priorityWeight", "queue", "doc", "alerts",
   ]);
   for (const key of Object.keys(options)) {
     if (key === "outlets" || key === "inlets") fail(dagId, `"${key}" is a task option, not a DAG option: declare it on the d.task()/d.shell() that produces or reads the dataset.`, location);
@@ -431,7 +437,8 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
   } catch (err) {
     fail(dagId, (err as Error).message, location);
   }
-  const { id: _id, description, schedule: _s, timezone: _tz, start, end, catchup, maxActiveRuns, maxActiveTasks, runTimeout, params, tags, owner, docs, ...taskDefaults } = options;
+  const { id: _id, description, schedule: _s, timezone: _tz, start, end, catchup, maxActiveRuns, maxActiveTasks, runTimeout, params, tags, owner, docs, alerts, ...taskDefaults } = options;
+  const alertSpec = dagAlertSpec(alerts, (msg) => fail(dagId, msg, location));
   const p = paramsSpec(params, (msg) => fail(dagId, msg, location));
   // Scheduled runs have no conf: their params must validate from the defaults alone.
   if (schedule !== null && parseSchedule(schedule, timezone).kind !== "manual" && p.schema && !p.schema.safeParse({}).success) {
@@ -461,6 +468,8 @@ export function dag<const PS extends ParamsInput | undefined = undefined>(
     tags: tags ?? [],
     owner,
     docs,
+    // Only when set, so DAGs without it keep their version hash.
+    ...(alertSpec !== undefined ? { alerts: alertSpec } : {}),
   };
   const result = new Dag(dagId, base, builder.defs, location, p.schema);
   const registry = (globalThis as Record<symbol, unknown>)[REGISTRY];

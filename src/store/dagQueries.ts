@@ -33,6 +33,10 @@ export interface DagVersionInfo {
   version_hash: string;
   created_at: number;
   has_source: boolean;
+  /** The git bundle commit this version was first parsed from (null: the local DAG folder). */
+  bundle_version: string | null;
+  /** The DAG's file at this version ("@<bundle>/<path>" for a bundle). */
+  fileloc: string | null;
 }
 
 /** DAG definitions, their versions, the files they come from and import errors. */
@@ -45,7 +49,8 @@ export class DagQueries {
    * DAG file's text, kept with a new version for the Code view. The DAG's
    * dataset references are replaced in the same transaction.
    */
-  async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean, source: string | null = null): Promise<void> {
+  /** `bundleVersion`: the git bundle commit the spec was parsed from (null for the local DAG folder). */
+  async upsert(spec: DagSpec, versionHash: string, now: number, pausedOnCreate: boolean, source: string | null = null, bundleVersion: string | null = null): Promise<void> {
     const json = JSON.stringify(spec);
     await inTransaction(this.db, async (tx) => {
       // Write first: on SQLite a transaction that reads before it writes can fail
@@ -53,7 +58,7 @@ export class DagQueries {
       // for a read->write upgrade); starting with a write takes the lock up front.
       await tx
         .insertInto("dag_version")
-        .values({ dag_id: spec.id, version_hash: versionHash, spec: json, source, created_at: now })
+        .values({ dag_id: spec.id, version_hash: versionHash, spec: json, source, created_at: now, bundle_version: bundleVersion, fileloc: spec.fileloc })
         .onConflict((oc) => oc.columns(["dag_id", "version_hash"]).doNothing())
         .execute();
       await replaceDatasetRefs(tx, spec.id, datasetRefs(spec));
@@ -69,6 +74,7 @@ export class DagQueries {
         tags: JSON.stringify(spec.tags),
         description: spec.description ?? null,
         updated_at: now,
+        bundle_version: bundleVersion,
       };
       if (!existing) {
         await tx.insertInto("dag").values({ dag_id: spec.id, is_paused: pausedOnCreate ? 1 : 0, ...common }).execute();
@@ -127,7 +133,7 @@ export class DagQueries {
     }
     const total = await q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
     const rows = await q
-      .select(["dag_id", "fileloc", "version_hash", "is_paused", "is_active", "schedule", "timezone", "owner", "tags", "description", "next_interval_start", "next_interval_end", "updated_at"])
+      .select(["dag_id", "fileloc", "version_hash", "is_paused", "is_active", "schedule", "timezone", "owner", "tags", "description", "next_interval_start", "next_interval_end", "updated_at", "bundle_version"])
       .orderBy("dag_id", f.desc ? "desc" : "asc")
       .limit(f.limit)
       .offset(f.offset)
@@ -173,14 +179,14 @@ export class DagQueries {
   async versions(dagId: string, page: { limit: number; offset: number }): Promise<DagVersionInfo[]> {
     const rows = await this.db
       .selectFrom("dag_version")
-      .select(["version_hash", "created_at", sql<number>`case when source is null then 0 else 1 end`.as("has_source")])
+      .select(["version_hash", "created_at", "bundle_version", "fileloc", sql<number>`case when source is null then 0 else 1 end`.as("has_source")])
       .where("dag_id", "=", dagId)
       .orderBy("created_at", "desc")
       .orderBy("version_hash")
       .limit(page.limit)
       .offset(page.offset)
       .execute();
-    return rows.map((r) => ({ version_hash: r.version_hash, created_at: r.created_at, has_source: Number(r.has_source) === 1 }));
+    return rows.map((r) => ({ version_hash: r.version_hash, created_at: r.created_at, has_source: Number(r.has_source) === 1, bundle_version: r.bundle_version, fileloc: r.fileloc }));
   }
 
   /** How many runs each of the given versions of a DAG has (versions without runs are absent). */

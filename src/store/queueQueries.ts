@@ -17,6 +17,8 @@ export interface ClaimedAttempt {
   dag_id: string;
   task_id: string;
   queue: string;
+  /** The run's DAG version now (read in the claim: a run moved by "rerun on latest" changes it). */
+  version_hash: string;
 }
 
 /** What a worker tells the schedulers when it has recorded an attempt's end. */
@@ -45,20 +47,24 @@ export class QueueQueries {
    * queues a try, a claim sets it): a plain column, because PostgreSQL
    * re-checks a row that changed under a FOR UPDATE only against its own
    * columns, not against a join (a NOT EXISTS on scheduler_job let two
-   * claimers take the same row).
+   * claimers take the same row). The locked pick is a MATERIALIZED CTE so it
+   * runs exactly once: an `id in (… limit n)` sub-select may be re-evaluated
+   * by the planner and take more than `limit` rows.
    */
   async claim(o: { jobId: number; queues: readonly string[]; limit: number; hostname: string; pid: number; now: number }): Promise<ClaimedAttempt[]> {
     if (this.dialect !== "postgres") throw new Error("Queue workers need PostgreSQL (FOR UPDATE SKIP LOCKED); SQLite has no row locks.");
     if (o.limit <= 0 || o.queues.length === 0) return [];
     const r = await sql<ClaimedAttempt>`
-      update task_instance set owner_job = ${o.jobId}, hostname = ${o.hostname}, pid = ${o.pid}, updated_at = ${o.now}
-      where state = 'queued' and hostname is null and id in (
+      with picked as materialized (
         select ti.id from task_instance ti
         where ti.state = 'queued' and ti.hostname is null and ti.queue in (${sql.join(o.queues)})
         order by ti.priority_weight desc, ti.queued_at, ti.id
         limit ${o.limit}
         for update skip locked)
-      returning id, try_number, run_pk, dag_id, task_id, queue`.execute(this.db);
+      update task_instance t set owner_job = ${o.jobId}, hostname = ${o.hostname}, pid = ${o.pid}, updated_at = ${o.now}
+      from picked, dag_run r
+      where t.id = picked.id and r.id = t.run_pk and t.state = 'queued' and t.hostname is null
+      returning t.id, t.try_number, t.run_pk, t.dag_id, t.task_id, t.queue, r.version_hash`.execute(this.db);
     return r.rows;
   }
 

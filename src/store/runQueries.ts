@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from "kysely";
+import { sql, type Kysely, type Selectable, type Updateable } from "kysely";
 import type { TaskSpec } from "../core/dagSpec.js";
 import { ErrorCode, SluiceError } from "../core/errors.js";
 import type { RunState, RunType } from "../core/states.js";
@@ -67,6 +67,12 @@ export class RunQueries {
             end_date: null,
             updated_at: run.now,
             note: null,
+            // The run's code is the bundle commit its version is published from: the DAG's current
+            // commit while that is still this version, else the commit that introduced the version.
+            // Null for the local DAG folder.
+            bundle_version: sql<string | null>`coalesce(
+              (select bundle_version from dag where dag_id = ${run.dagId} and version_hash = ${run.versionHash}),
+              (select bundle_version from dag_version where dag_id = ${run.dagId} and version_hash = ${run.versionHash}))`,
           })
           .returningAll()
           .executeTakeFirstOrThrow();

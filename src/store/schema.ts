@@ -54,6 +54,8 @@ export interface DagTable {
   next_interval_start: number | null;
   next_interval_end: number | null;
   updated_at: number;
+  /** Commit of a git bundle the DAG's current version comes from (null: the local DAG folder). Migration 7. */
+  bundle_version: string | null;
 }
 
 export interface DagVersionTable {
@@ -63,6 +65,10 @@ export interface DagVersionTable {
   /** Text of the DAG file at this version (null for versions stored before migration 3). */
   source: string | null;
   created_at: number;
+  /** The bundle commit this version was first published from (null: the local DAG folder). Migration 7. */
+  bundle_version: string | null;
+  /** The DAG file's path at this version (null before migration 7: use dag.fileloc). */
+  fileloc: string | null;
 }
 
 export interface DagFileTable {
@@ -101,6 +107,8 @@ export interface DagRunTable {
   /** Bumped when something changed that the scheduler must re-evaluate. */
   updated_at: number;
   note: string | null;
+  /** The bundle commit all of the run's tasks run against (null: the local DAG folder). Migration 7. */
+  bundle_version: string | null;
 }
 
 export interface TaskInstanceTable {

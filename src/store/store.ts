@@ -1,7 +1,9 @@
 import { sql } from "kysely";
 import { openDb, type DbHandle, type DbTarget } from "./db.js";
 import { AuthQueries } from "./authQueries.js";
+import { AlertQueries } from "./alertQueries.js";
 import { AutoscalerQueries } from "./autoscalerQueries.js";
+import { BundleQueries } from "./bundleQueries.js";
 import { ConnectionQueries } from "./connectionQueries.js";
 import { DagQueries } from "./dagQueries.js";
 import { DatasetQueries } from "./datasetQueries.js";
@@ -38,6 +40,8 @@ export class Store {
   readonly mapped: MappedQueries;
   readonly queue: QueueQueries;
   readonly autoscaler: AutoscalerQueries;
+  readonly alerts: AlertQueries;
+  readonly bundles: BundleQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -55,6 +59,8 @@ export class Store {
     this.mapped = new MappedQueries(handle.db);
     this.queue = new QueueQueries(handle.db, handle.dialect);
     this.autoscaler = new AutoscalerQueries(handle.db);
+    this.alerts = new AlertQueries(handle.db, handle.dialect);
+    this.bundles = new BundleQueries(handle.db);
   }
 
   get dialect(): Dialect {

@@ -20,7 +20,10 @@ export interface TiBrief {
 export interface AttemptContext {
   ti: TaskInstanceRow;
   run: { logical_date: number; interval_start: number; interval_end: number; params: string; conf: string };
+  /** The DAG file at the run's version (relative to the DAG folder, or "@<bundle>/<path>" in a git bundle). */
   fileloc: string;
+  /** The bundle commit the run's code comes from; null for the local DAG folder. */
+  bundleVersion: string | null;
 }
 
 export interface ActiveCounts {
@@ -46,16 +49,29 @@ export class TaskQueries {
       .selectFrom("task_instance as ti")
       .innerJoin("dag_run as r", "r.id", "ti.run_pk")
       .innerJoin("dag as d", "d.dag_id", "ti.dag_id")
+      // Where the file was at the run's version: a file renamed since must still be found in the run's commit.
+      .leftJoin("dag_version as v", (j) => j.onRef("v.dag_id", "=", "ti.dag_id").onRef("v.version_hash", "=", "r.version_hash"))
       .selectAll("ti")
-      .select(["r.logical_date as r_logical_date", "r.interval_start as r_interval_start", "r.interval_end as r_interval_end", "r.params as r_params", "r.conf as r_conf", "d.fileloc as d_fileloc"])
+      .select([
+        "r.logical_date as r_logical_date",
+        "r.interval_start as r_interval_start",
+        "r.interval_end as r_interval_end",
+        "r.params as r_params",
+        "r.conf as r_conf",
+        "r.bundle_version as r_bundle_version",
+        "d.fileloc as d_fileloc",
+        "v.fileloc as v_fileloc",
+      ])
       .where("ti.id", "=", id)
       .executeTakeFirst();
     if (!row) return undefined;
-    const { r_logical_date, r_interval_start, r_interval_end, r_params, r_conf, d_fileloc, ...ti } = row;
+    const { r_logical_date, r_interval_start, r_interval_end, r_params, r_conf, r_bundle_version, d_fileloc, v_fileloc, ...ti } = row;
     return {
       ti,
       run: { logical_date: r_logical_date, interval_start: r_interval_start, interval_end: r_interval_end, params: r_params, conf: r_conf },
-      fileloc: d_fileloc,
+      // A run on a bundle commit reads the file where it was at its version; a local-folder run reads the DAG's file now.
+      fileloc: r_bundle_version ? (v_fileloc ?? d_fileloc) : d_fileloc,
+      bundleVersion: r_bundle_version,
     };
   }
 

@@ -46,6 +46,7 @@ export class Worker {
       store: o.store,
       db: o.db,
       dagsFolder: c.dagsFolder,
+      bundles: { home: c.home, list: c.bundles },
       slots: o.concurrency,
       tasksPerProcess: c.executor.tasksPerProcess,
       maxProcessMemoryMb: c.executor.maxProcessMemoryMb,
@@ -63,10 +64,13 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    this.jobId = await this.o.store.jobs.register("worker", hostname(), process.pid, Date.now());
     await this.executor.start();
     this.listener = new PgListener(this.o.db.url, [QUEUED_CHANNEL, CANCEL_CHANNEL], (ch, payload) => this.onNotify(ch, payload), this.o.log, () => this.fill());
     await this.listener.start();
+    // Registered last: a registered worker is one that can take work at once
+    // (warm task processes up, LISTEN connected). The autoscaler and operators
+    // count registered workers; counting one that cannot claim yet misleads both.
+    this.jobId = await this.o.store.jobs.register("worker", hostname(), process.pid, Date.now());
     const c = this.o.config;
     this.timers.push(setInterval(() => void this.heartbeat(), c.scheduler.heartbeatIntervalMs));
     this.timers.push(setInterval(() => this.fill(), c.worker.pollIntervalMs));
@@ -121,8 +125,7 @@ export class Worker {
       const rows = await this.o.store.queue.claim({ jobId: this.jobId!, queues: this.o.queues, limit: free, hostname: hostname(), pid: process.pid, now: Date.now() });
       for (const r of rows) {
         this.inflight.set(r.id, r);
-        const version = await this.specs.runVersion(r.run_pk);
-        const task = version ? (await this.specs.get(r.dag_id, version))?.tasks.find((t) => t.id === r.task_id) : undefined;
+        const task = (await this.specs.get(r.dag_id, r.version_hash))?.tasks.find((t) => t.id === r.task_id);
         this.executor.launch({ tiId: r.id, tryNumber: r.try_number, runPk: r.run_pk, taskId: r.task_id, timeoutMs: task?.timeoutMs, policy: task ?? NO_DELAY });
       }
       if (rows.length < free) return;

@@ -87,6 +87,11 @@ const ROUTES = [
   ["get", "/spark/clusters"],
   ["get", "/spark/clusters/{connId}"],
   ["get", "/autoscaler/decisions"],
+  ["get", "/bundles"],
+  ["get", "/alerts"],
+  ["get", "/alerts/notifiers"],
+  ["post", "/bundles/{name}/sync"],
+  ["post", "/webhooks/github"],
   ...ADMIN_ROUTES,
 ] as const;
 

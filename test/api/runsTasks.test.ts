@@ -331,7 +331,12 @@ for (const dialect of DIALECTS) {
       await setTi("etl", "rc", "load", { state: "upstream_failed" });
       await setTi("etl", "rc", "report", { state: "success", try_number: 1 });
       const dry = await call("POST", "/dags/etl/runs/rc/clear", { onlyFailed: true, dryRun: true });
-      assert.deepEqual({ ...dry.json, cleared: dry.json.cleared.sort() }, { cleared: ["load", "transform"], dryRun: true });
+      const run = await store.runs.get("etl", "rc");
+      assert.deepEqual(
+        { ...dry.json, cleared: dry.json.cleared.sort() },
+        { cleared: ["load", "transform"], dryRun: true, versionHash: run!.version_hash, bundleVersion: null, moved: false },
+        "a plain clear keeps the run's version (local DAG folder: no commit)",
+      );
       assert.equal((await ti("etl", "rc", "transform")).state, "failed");
       const real = await call("POST", "/dags/etl/runs/rc/clear", { onlyFailed: true });
       assert.deepEqual(real.json.cleared.sort(), ["load", "transform"]);

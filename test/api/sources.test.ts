@@ -103,11 +103,11 @@ for (const dialect of DIALECTS) {
       const r = await call("/dags/ml/versions?runCounts=true");
       assert.equal(r.status, 200, JSON.stringify(r.json));
       assert.deepEqual(r.json, [
-        { versionHash: versions[2], createdAt: new Date(T0 + 60_000).toISOString(), hasSource: true, isCurrent: true, runCount: 2 },
-        { versionHash: versions[1], createdAt: new Date(T0).toISOString(), hasSource: true, isCurrent: false, runCount: 1 },
+        { versionHash: versions[2], createdAt: new Date(T0 + 60_000).toISOString(), hasSource: true, isCurrent: true, runCount: 2, commit: null },
+        { versionHash: versions[1], createdAt: new Date(T0).toISOString(), hasSource: true, isCurrent: false, runCount: 1, commit: null },
       ]);
       const page = await call("/dags/ml/versions?limit=1&offset=1");
-      assert.deepEqual(page.json, [{ versionHash: versions[1], createdAt: new Date(T0).toISOString(), hasSource: true, isCurrent: false }], "no run counts unless asked");
+      assert.deepEqual(page.json, [{ versionHash: versions[1], createdAt: new Date(T0).toISOString(), hasSource: true, isCurrent: false, commit: null }], "no run counts unless asked");
       assert.deepEqual((await call("/dags/old/versions")).json.map((v: { hasSource: boolean; isCurrent: boolean }) => [v.hasSource, v.isCurrent]), [[false, true]]);
     });
 

@@ -193,6 +193,11 @@ describe("maskSecrets", () => {
     assert.equal((masked.scheduler as { parallelism: number }).parallelism, 32);
   });
 
+  it("shows where a secret is read from (…Env, …File names) but not the secret", () => {
+    const masked = maskSecrets({ bundles: [{ name: "p", token: "ghp_x", tokenEnv: "GH_TOKEN", sshKeyFile: "/keys/id" }], n: { kind: "slack", webhookUrl: "https://hooks/x", webhookUrlEnv: "SLACK_URL", passwordEnv: "SMTP_PW" } });
+    assert.deepEqual(masked, { bundles: [{ name: "p", token: "****", tokenEnv: "GH_TOKEN", sshKeyFile: "/keys/id" }], n: { kind: "slack", webhookUrl: "****", webhookUrlEnv: "SLACK_URL", passwordEnv: "SMTP_PW" } });
+  });
+
   it("masks passwords containing @ and leaves password-less URLs alone", () => {
     assert.deepEqual(maskSecrets({ url: "postgres://u:p@ss@host/db" }), { url: "postgres://u:****@host/db" });
     assert.deepEqual(maskSecrets({ url: "postgres://u@host/db?password=x" }), { url: "postgres://u@host/db?password=****" });
@@ -225,7 +230,7 @@ describe("describeConfig", () => {
     assert.ok(slots?.doc);
     assert.equal(rows.find((r) => r.key === "db.url")?.value, "postgres://u:****@h/db");
     assert.ok(rows.every((r) => r.doc.length > 0), "every option has a doc");
-    assert.equal(rows.length, 28 + 16 /* autoscaler.* */ + 15 /* kubernetes.* */);
+    assert.equal(rows.length, 28 + 16 /* autoscaler.* */ + 15 /* kubernetes.* */ + 3 /* bundles, webhooks.github.* */ + 12 /* alerts.* (11), api.publicUrl */);
     const maxMap = rows.find((r) => r.key === "scheduler.maxMapLength");
     assert.deepEqual(maxMap && { value: maxMap.value, default: maxMap.default }, { value: 1024, default: 1024 });
   });

@@ -148,6 +148,44 @@ export default dag({ id: "typo", schedule: null }, (d) => {
     assert.doesNotMatch(cases.find((c) => c.name === "hello.ts")!.body, /<failure/);
   });
 
+  it("dags check --types fails type errors (in DAG files and the helpers they import) that import alone lets through", async () => {
+    const dags = join(project.dir, "typed-dags");
+    mkdirSync(join(dags, "lib"), { recursive: true });
+    cpSync(join(EXAMPLES_DAGS, "hello.ts"), join(dags, "hello.ts"));
+    // Runs fine (JavaScript has no types), but reads a number result as a string.
+    writeFileSync(
+      join(dags, "wrong.ts"),
+      `import { dag } from "sluice";
+export default dag({ id: "wrong", schedule: null }, (d) => {
+  const count = d.task("count", async () => 42);
+  d.task("shout", async (_ctx, { count: n }) => n.toUpperCase(), { upstream: [count] });
+});
+`,
+    );
+    writeFileSync(join(dags, "lib", "fmt.ts"), `export function label(s: string): string {\n  const n: number = s;\n  return s + n;\n}\n`);
+    writeFileSync(
+      join(dags, "uses_lib.ts"),
+      `import { readFileSync } from "node:fs";
+import { dag } from "sluice";
+import { label } from "./lib/fmt.ts";
+export default dag({ id: "uses_lib", schedule: null }, (d) => {
+  d.task("t", async () => label(readFileSync("/proc/self/stat", "utf8").slice(0, 4)));
+});
+`,
+    );
+    const plain = await cli(["dags", "check", "--dags", dags, "--json"]);
+    assert.equal(plain.code, 0, `without --types only imports are checked\n${show(plain)}`);
+    const typed = await cli(["dags", "check", "--dags", dags, "--types", "--json"]);
+    assert.equal(typed.code, 1, show(typed));
+    const report = new Map(json<{ report: { file: string; ok: boolean; error?: string; line?: number }[] }>(typed).report.map((r) => [r.file, r]));
+    assert.equal(report.get("hello.ts")?.ok, true, show(typed));
+    assert.equal(report.get("uses_lib.ts")?.ok, true, "node: imports and ./lib imports resolve");
+    assert.deepEqual([report.get("wrong.ts")?.ok, report.get("wrong.ts")?.line], [false, 4]);
+    assert.match(report.get("wrong.ts")!.error!, /TS2339: Property 'toUpperCase' does not exist on type 'number'/);
+    assert.deepEqual([report.get("lib/fmt.ts")?.ok, report.get("lib/fmt.ts")?.line], [false, 2]);
+    assert.match(report.get("lib/fmt.ts")!.error!, /TS2322/);
+  });
+
   it("config show --json reflects SLUICE_* settings and masks the database password", async () => {
     const url = "postgres://alice:s3cret-pw@db.example:5432/sluice";
     const r = await cli(["config", "show", "--json"], { SLUICE_EXECUTOR__SLOTS: "3", SLUICE_DB_URL: url });

@@ -46,6 +46,18 @@ describe("task pods", () => {
     assert.equal(buildPod({ attempt, template: undefined, image: "sluice:1", command: ["sluice"], apiUrl: "http://x", token: "t", overrides: undefined }).spec!.containers[0].image, "sluice:1");
   });
 
+  it("passes the git bundles to the pod without literal tokens (the pod checks its run's commit out itself)", () => {
+    const bundles = [
+      { name: "pipes", repo: "https://github.com/org/pipes.git", branch: "main", subdir: "dags", refreshIntervalMs: 60_000, keepVersions: 3, token: "ghp_secret", tokenEnv: undefined },
+      { name: "more", repo: "git@github.com:org/more.git", branch: "prod", subdir: "", refreshIntervalMs: 60_000, keepVersions: 3, tokenEnv: "MORE_TOKEN" },
+    ];
+    const env = buildPod({ attempt, template: undefined, image: "sluice:1", command: ["sluice"], apiUrl: "http://x", token: "t", overrides: undefined, bundles }).spec!.containers[0].env!;
+    const passed = JSON.parse(env.find((e) => e.name === "SLUICE_BUNDLES")!.value!);
+    assert.deepEqual(passed.map((b: any) => [b.name, b.repo, b.branch, b.subdir, b.tokenEnv]), [["pipes", "https://github.com/org/pipes.git", "main", "dags", undefined], ["more", "git@github.com:org/more.git", "prod", "", "MORE_TOKEN"]]);
+    assert.ok(!JSON.stringify(env).includes("ghp_secret"), "no literal token in the pod spec");
+    assert.equal(buildPod({ attempt, template: undefined, image: "sluice:1", command: ["sluice"], apiUrl: "http://x", token: "t", overrides: undefined }).spec!.containers[0].env!.some((e) => e.name === "SLUICE_BUNDLES"), false);
+  });
+
   it("reads ends and pending reasons from pod status", () => {
     const term = (t: object, phase = "Failed") => ({ spec: { containers: [{ name: "base" }] }, status: { phase, containerStatuses: [{ name: "base", state: { terminated: t } }] } }) as any;
     assert.deepEqual(podEnd(term({ exitCode: 137, reason: "OOMKilled" })), { failed: true, reason: "OOMKilled (exit 137)" });

@@ -18,7 +18,7 @@ const CHILD = fileURLToPath(new URL("./migrateChild.js", import.meta.url));
 const BIN = fileURLToPath(new URL("../../../bin/sluice.js", import.meta.url));
 const ALL_APPLIED = MIGRATIONS.map((m) => `${m.version}_${m.name}`);
 /** Every table of the schema (src/store/schema.ts). */
-const TABLES = ["api_token", "app_session", "app_user", "autoscaler_decision", "connection", "dag", "dag_file", "dag_run", "dag_version", "dataset_dag_queue", "dataset_event", "dataset_ref", "dataset_run_event", "import_error", "pool", "scheduler_job", "sluice_schema", "spark_app", "task_instance", "task_log", "task_try", "variable"];
+const TABLES = ["alert", "alert_attempt", "alert_cursor", "alert_delivery", "api_token", "app_session", "app_user", "autoscaler_decision", "bundle", "bundle_commit", "connection", "dag", "dag_file", "dag_run", "dag_version", "dataset_dag_queue", "dataset_event", "dataset_ref", "dataset_run_event", "import_error", "pool", "scheduler_job", "sluice_schema", "spark_app", "task_instance", "task_log", "task_try", "variable", "webhook_delivery"];
 
 const targets = targetTracker();
 const children = new Set<ChildProcess>();

@@ -13,6 +13,7 @@ const DatasetsPage = lazy(() => import("./pages/datasets/DatasetsPage"));
 const AdminPage = lazy(() => import("./pages/admin/AdminPage"));
 const SparkPage = lazy(() => import("./pages/spark/SparkPage"));
 const AutoscalerPage = lazy(() => import("./pages/autoscaler/AutoscalerPage"));
+const AlertsPage = lazy(() => import("./pages/alerts/AlertsPage"));
 
 export function App() {
   const { me, loading, error } = useAuth();
@@ -49,6 +50,7 @@ export function App() {
           <Route path="/datasets" element={<DatasetsPage />} />
           <Route path="/spark" element={<SparkPage />} />
           <Route path="/autoscaler" element={<AutoscalerPage />} />
+          <Route path="/alerts" element={<AlertsPage />} />
           <Route path="/admin" element={<Navigate to="/admin/pools" replace />} />
           <Route path="/admin/:section" element={<AdminPage />} />
           <Route path="/login" element={<Navigate to="/" replace />} />

@@ -20,6 +20,7 @@ const DagSummary = z.object({
   paused: z.boolean(),
   active: z.boolean().describe("False once the DAG's file is gone or no longer defines it."),
   versionHash: z.string(),
+  bundleVersion: z.string().nullable().describe("Git commit the current version was parsed from (null: the local DAG folder)."),
   nextRun: z
     .object({ logicalDate: Timestamp, runAfter: Timestamp.describe("When the run is created (end of its data interval).") })
     .nullable()
@@ -106,6 +107,7 @@ function summary(row: DagListRow, datasets?: DatasetCondition): z.output<typeof 
     paused: row.is_paused === 1,
     active: row.is_active === 1,
     versionHash: row.version_hash,
+    bundleVersion: row.bundle_version ?? null,
     nextRun:
       row.next_interval_start === null || row.next_interval_end === null
         ? null

@@ -3,6 +3,7 @@ import { ErrorCode } from "../../core/errors.js";
 import { RUN_STATES, type RunState } from "../../core/states.js";
 import { cancelRun } from "../../runs/cancelRun.js";
 import { clearTasks } from "../../runs/clearTasks.js";
+import { rerunOnLatest } from "../../runs/rerunOnLatest.js";
 import { triggerRun } from "../../runs/createRun.js";
 import { deleteHistory, deleteRun } from "../../runs/deleteHistory.js";
 import { markRun } from "../../runs/markRun.js";
@@ -22,6 +23,7 @@ const Run = z.object({
   dataIntervalStart: Timestamp,
   dataIntervalEnd: Timestamp,
   versionHash: z.string().describe("DAG version the run was created with (see /dags/{dagId}/structure?version=)."),
+  bundleVersion: z.string().nullable().describe("Git commit every task of the run runs against (null: the local DAG folder). Fixed at creation; clear with onLatest moves it."),
   conf: z.unknown(),
   params: z.unknown().describe("Resolved params: the DAG's defaults overlaid with conf."),
   queuedAt: Timestamp,
@@ -54,6 +56,7 @@ export function runJson(r: DagRunRow): z.output<typeof Run> {
     dataIntervalStart: iso(r.interval_start)!,
     dataIntervalEnd: iso(r.interval_end)!,
     versionHash: r.version_hash,
+    bundleVersion: r.bundle_version ?? null,
     conf: parseJson(r.conf),
     params: parseJson(r.params),
     queuedAt: iso(r.queued_at)!,
@@ -181,29 +184,49 @@ export function runRoutes(app: ApiApp, { store, onChange, now }: ApiDeps): void 
             taskIds: z.array(z.string().min(1)).min(1).optional().describe("Default: every task."),
             downstream: z.boolean().default(false).describe("Also clear everything downstream of taskIds."),
             dryRun: z.boolean().default(false).describe("Change nothing; answer what would be cleared."),
+            onLatest: z
+              .boolean()
+              .default(false)
+              .describe(
+                "Rerun on latest: first move the run to the DAG's current version and git commit, so the cleared tasks run the newest code " +
+                  "(a run otherwise keeps the commit it was created on). 409 while tasks of the run are queued or running, or when the latest version has other tasks.",
+              ),
           })
           .nullish(),
         response: {
-          200: z.object({ cleared: z.array(z.string()).describe("Task ids that were cleared (with dryRun: would be)."), dryRun: z.boolean() }),
-          ...errors(400, 404),
+          200: z.object({
+            cleared: z.array(z.string()).describe("Task ids that were cleared (with dryRun: would be)."),
+            dryRun: z.boolean(),
+            versionHash: z.string().describe("The run's DAG version after the clear (with onLatest: the current one)."),
+            bundleVersion: z.string().nullable().describe("The git commit the run's tasks run against (null: local DAG folder)."),
+            moved: z.boolean().describe("onLatest moved (with dryRun: would move) the run to another version or commit."),
+          }),
+          ...errors(400, 404, 409),
         },
       },
     },
     async (req) => {
       const run = await findRun(store, req.params.dagId, req.params.runId);
-      const body = req.body ?? { onlyFailed: false, downstream: false, dryRun: false };
+      const body = req.body ?? { onlyFailed: false, downstream: false, dryRun: false, onLatest: false };
+      const opts = {
+        taskIds: body.taskIds,
+        downstream: body.downstream,
+        onlyStates: body.onlyFailed ? (["failed", "upstream_failed"] as const).slice() : undefined,
+        dryRun: body.dryRun,
+      };
+      if (body.onLatest) {
+        const r = await rerunOnLatest(store, run, opts);
+        const cleared = [...new Set(r.cleared.map((c) => c.taskId))];
+        if ((cleared.length > 0 || r.moved) && !body.dryRun) onChange();
+        return { cleared, dryRun: body.dryRun, versionHash: r.versionHash, bundleVersion: r.bundleVersion, moved: r.moved };
+      }
       // The run's own version: its task list is what the run holds, even if the DAG changed since.
       const current = await store.dags.get(run.dag_id);
       const spec = (await store.dags.versionSpec(run.dag_id, run.version_hash)) ?? (current && dagSpecOf(current));
       if (!spec) throw notFound(ErrorCode.DagNotFound, `No DAG "${run.dag_id}".`);
-      const cleared = await clearTasks(store, run, spec, {
-        taskIds: body.taskIds,
-        downstream: body.downstream,
-        onlyStates: body.onlyFailed ? ["failed", "upstream_failed"] : undefined,
-        dryRun: body.dryRun,
-      });
+      const cleared = await clearTasks(store, run, spec, opts);
       if (cleared.length > 0 && !body.dryRun) onChange();
-      return { cleared, dryRun: body.dryRun };
+      return { cleared, dryRun: body.dryRun, versionHash: run.version_hash, bundleVersion: run.bundle_version ?? null, moved: false };
     },
   );
 

@@ -1,8 +1,18 @@
 import { z } from "zod";
+import { parseBundleFileloc } from "../../bundles/checkout.js";
 import { ErrorCode, SluiceError } from "../../core/errors.js";
+import type { Store } from "../../store/store.js";
 import { notFound } from "../errors.js";
 import { DagIdParams, errors, iso, Page, queryBool, Timestamp } from "../schemas.js";
 import type { ApiApp, ApiDeps } from "../types.js";
+
+const Commit = z.object({
+  bundle: z.string().describe("The git bundle (config bundles[].name)."),
+  sha: z.string().describe("Full commit id."),
+  message: z.string().nullable().describe("Commit message; null when the commit's details were not recorded."),
+  author: z.string().nullable().describe('"Name <email>" of the commit\'s author.'),
+  committedAt: Timestamp.nullable(),
+});
 
 const Version = z.object({
   versionHash: z.string(),
@@ -10,6 +20,7 @@ const Version = z.object({
   hasSource: z.boolean().describe("False for versions stored before Sluice kept DAG file sources, or whose file was over 1 MiB."),
   isCurrent: z.boolean().describe("The version new runs are created with."),
   runCount: z.number().optional().describe("Runs created with this version; only with runCounts=true."),
+  commit: Commit.nullable().describe("The git commit this version first appeared in; null for DAGs from the local DAG folder."),
 });
 
 const Source = z.object({
@@ -47,12 +58,14 @@ export function sourceRoutes(app: ApiApp, { store }: ApiDeps): void {
       const versions = await store.dags.versions(dagId, page);
       // No index covers (dag_id, version_hash) on dag_run: one grouped count over this DAG's runs, for this page only.
       const runs = runCounts ? await store.dags.runCountsByVersion(dagId, versions.map((v) => v.version_hash)) : undefined;
+      const commits = await commitsOf(store, versions);
       return versions.map((v) => ({
         versionHash: v.version_hash,
         createdAt: iso(v.created_at)!,
         hasSource: v.has_source,
         isCurrent: v.version_hash === dag.version_hash,
         ...(runs ? { runCount: runs.get(v.version_hash) ?? 0 } : {}),
+        commit: commits.get(v.version_hash) ?? null,
       }));
     },
   );
@@ -87,4 +100,23 @@ export function sourceRoutes(app: ApiApp, { store }: ApiDeps): void {
       return { dagId, versionHash, fileloc: versionHash === dag.version_hash ? dag.fileloc : found.fileloc, source: found.source };
     },
   );
+}
+
+/** Each bundle version's commit (message, author, time) from bundle_commit; one lookup per distinct commit of the page. */
+async function commitsOf(store: Store, versions: readonly { version_hash: string; bundle_version: string | null; fileloc: string | null }[]) {
+  const out = new Map<string, z.infer<typeof Commit>>();
+  const seen = new Map<string, z.infer<typeof Commit>>();
+  for (const v of versions) {
+    const bundle = v.fileloc ? parseBundleFileloc(v.fileloc)?.bundle : undefined;
+    if (!bundle || !v.bundle_version) continue;
+    const key = `${bundle}\u0000${v.bundle_version}`;
+    let c = seen.get(key);
+    if (!c) {
+      const row = await store.bundles.commit(bundle, v.bundle_version);
+      c = { bundle, sha: v.bundle_version, message: row?.message ?? null, author: row?.author ?? null, committedAt: row ? iso(row.committed_at)! : null };
+      seen.set(key, c);
+    }
+    out.set(v.version_hash, c);
+  }
+  return out;
 }

@@ -70,6 +70,7 @@ export const TaskApiContext = z.object({
   ti: Ti,
   run: z.object({ logical_date: z.number(), interval_start: z.number(), interval_end: z.number(), params: z.string(), conf: z.string() }),
   fileloc: z.string(),
+  bundleVersion: z.string().nullable(),
   /** Results of the task's upstream (and expand source) in the run's stored DAG version; a mapped instance's item is picked from them. */
   upstream: z.object({ taskIds: z.array(z.string()), rows: z.array(ResultRow) }),
   limits: z.object({ heartbeatIntervalMs: z.number(), maxResultBytes: z.number() }),

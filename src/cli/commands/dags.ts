@@ -1,11 +1,12 @@
 import { writeFile } from "node:fs/promises";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { conditionText } from "../../core/datasetSchedule.js";
 import { describeSchedule, parseSchedule } from "../../core/schedule.js";
 import { ErrorCode, SluiceError } from "../../core/errors.js";
 import { dagSpecOf } from "../../store/dagQueries.js";
 import { listDagFiles } from "../../parser/dagProcessor.js";
+import { typeCheckDagFiles } from "../../parser/typeCheck.js";
 import { ParserPool } from "../../parser/parserPool.js";
 import { backfill, triggerRun } from "../../runs/createRun.js";
 import { globals, resolveConfig, scanDags, withStore } from "../context.js";
@@ -92,8 +93,9 @@ export function registerDags(program: Command): void {
     .command("check")
     .description("Import every DAG file and report problems (for CI): exit code 1 if any file fails")
     .option("--junit <file>", "also write a JUnit XML report")
-    .addHelpText("after", "\nExample:\n  $ sluice dags check --dags ./dags --junit dag-report.xml")
-    .action(async (opts: { junit?: string }, cmd: Command) => {
+    .option("--types", "also type-check the DAG files with TypeScript (strict; needs the typescript package in the DAG repository)")
+    .addHelpText("after", "\nExample:\n  $ sluice dags check --dags ./dags --types --junit dag-report.xml")
+    .action(async (opts: { junit?: string; types?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       const config = await resolveConfig(g);
       const files = await listDagFiles(config.dagsFolder);
@@ -114,6 +116,16 @@ export function registerDags(program: Command): void {
         }
         return { file, ms, ok: true, dags: r.specs.map((s) => s.id), error: undefined, line: undefined };
       });
+      if (opts.types) {
+        const problems = await typeCheckDagFiles(config.dagsFolder, files);
+        for (const r of report) {
+          const p = problems.get(join(config.dagsFolder, r.file));
+          problems.delete(join(config.dagsFolder, r.file));
+          if (p && r.ok) Object.assign(r, { ok: false, error: `type errors:\n${p.messages.join("\n")}`, line: p.line });
+        }
+        // Helper modules the DAG files import: reported as files of their own.
+        for (const [f, p] of problems) report.push({ file: relative(config.dagsFolder, f), ms: 0, ok: false, dags: [], error: `type errors:\n${p.messages.join("\n")}`, line: p.line });
+      }
       const failed = report.filter((r) => !r.ok);
       if (opts.junit) await writeFile(opts.junit, junit(report));
       print(!!g.json, { files: report.length, failed: failed.length, report }, () =>

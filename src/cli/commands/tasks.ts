@@ -5,6 +5,7 @@ import { dagSpecOf } from "../../store/dagQueries.js";
 import { loadDagFile } from "../../parser/loadDagFile.js";
 import { executeAttempt } from "../../runner/executeAttempt.js";
 import { clearTasks } from "../../runs/clearTasks.js";
+import { rerunOnLatest } from "../../runs/rerunOnLatest.js";
 import type { Store } from "../../store/store.js";
 import { HttpBackend } from "../../runner/httpBackend.js";
 import { globals, resolveConfig, withStore, type GlobalOptions } from "../context.js";
@@ -120,19 +121,31 @@ export function registerTasks(program: Command): void {
     .option("--downstream", "also clear everything downstream of them")
     .option("--failed", "only failed and upstream_failed instances")
     .option("--map-index <n>", "only this instance of the given mapped task(s)")
-    .addHelpText("after", "\nExample:\n  $ sluice tasks clear etl scheduled__2026-01-01T00:00:00.000Z --failed")
-    .action(async (dagId: string, runId: string, opts: { task?: string[]; downstream?: boolean; failed?: boolean; mapIndex?: string }, cmd: Command) => {
+    .option("--latest", "rerun on latest: first move the run to the DAG's current version and git commit (a run otherwise keeps the commit it was created on)")
+    .addHelpText("after", "\nExamples:\n  $ sluice tasks clear etl scheduled__2026-01-01T00:00:00.000Z --failed\n  $ sluice tasks clear etl manual__2026-01-01T00:00:00.000Z --failed --latest   # after pushing a fix")
+    .action(async (dagId: string, runId: string, opts: { task?: string[]; downstream?: boolean; failed?: boolean; mapIndex?: string; latest?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store) => {
         const run = await findRun(store, dagId, runId);
-        const spec = await store.dags.versionSpec(dagId, run.version_hash);
-        if (!spec) throw new SluiceError(ErrorCode.DagNotFound, `The DAG version ${run.version_hash} of this run is not stored.`);
-        const cleared = await clearTasks(store, run, spec, {
+        const clearOpts = {
           taskIds: opts.task,
           mapIndex: opts.mapIndex === undefined ? undefined : mapIndexOpt(opts.mapIndex),
           downstream: opts.downstream,
-          onlyStates: opts.failed ? ["failed", "upstream_failed"] : undefined,
-        });
+          onlyStates: opts.failed ? (["failed", "upstream_failed"] as TaskState[]) : undefined,
+        };
+        if (opts.latest) {
+          const r = await rerunOnLatest(store, run, clearOpts);
+          const cleared = [...new Set(r.cleared.map((c) => c.taskId))];
+          const at = `version ${r.versionHash.slice(0, 12)}${r.bundleVersion ? `, commit ${r.bundleVersion.slice(0, 12)}` : ""}`;
+          print(!!g.json, { cleared, versionHash: r.versionHash, bundleVersion: r.bundleVersion, moved: r.moved }, () =>
+            `${r.moved ? `Moved the run to ${at}.` : `The run already is on the latest code (${at}).`} ` +
+            (cleared.length ? `Cleared ${cleared.length} task instance(s): ${cleared.join(", ")}` : "Nothing to clear."),
+          );
+          return;
+        }
+        const spec = await store.dags.versionSpec(dagId, run.version_hash);
+        if (!spec) throw new SluiceError(ErrorCode.DagNotFound, `The DAG version ${run.version_hash} of this run is not stored.`);
+        const cleared = await clearTasks(store, run, spec, clearOpts);
         print(!!g.json, { cleared }, () => (cleared.length ? `Cleared ${cleared.length} task instance(s): ${cleared.join(", ")}` : "Nothing to clear."));
       });
     });
@@ -182,7 +195,7 @@ export function registerTasks(program: Command): void {
           if (!ok) throw new SluiceError(ErrorCode.StateConflict, `Task "${opts.task}" changed state while starting; try again.`);
         }
         const report = await executeAttempt(
-          { store, dagsFolder: config.dagsFolder, maxResultBytes: config.tasks.maxResultBytes, heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs, secrets: { home: config.home, secrets: config.secrets }, loadDag: (p) => loadDagFile(p) },
+          { store, dagsFolder: config.dagsFolder, bundles: { home: config.home, list: config.bundles }, maxResultBytes: config.tasks.maxResultBytes, heartbeatIntervalMs: config.scheduler.heartbeatIntervalMs, secrets: { home: config.home, secrets: config.secrets }, loadDag: (p) => loadDagFile(p) },
           ti.id,
           tryNumber,
         );
@@ -209,7 +222,7 @@ async function runRemote(g: GlobalOptions, apiUrl: string, tokenOpt: string | un
   const { tiId, tryNumber } = backend.attempt;
   const ctx = await backend.remoteContext();
   const report = await executeAttempt(
-    { backend, dagsFolder: config.dagsFolder, maxResultBytes: ctx.limits.maxResultBytes, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, loadDag: (p) => loadDagFile(p) },
+    { backend, dagsFolder: config.dagsFolder, bundles: { home: config.home, list: config.bundles }, maxResultBytes: ctx.limits.maxResultBytes, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, loadDag: (p) => loadDagFile(p) },
     tiId,
     tryNumber,
   );

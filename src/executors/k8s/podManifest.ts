@@ -62,6 +62,12 @@ export interface PodInputs {
   /** The attempt token, as a plain env value (see docs/kubernetes.md: a per-pod Secret would keep it out of the pod spec). */
   token: string;
   overrides: TaskPodSpec | undefined;
+  /**
+   * Git bundles, passed as SLUICE_BUNDLES so the pod checks out its run's commit
+   * itself. Literal tokens are left out (they would sit in the pod spec): give
+   * a private repository's token with tokenEnv and a secret in the pod template.
+   */
+  bundles?: readonly { name: string; token?: string }[];
 }
 
 /** The container that runs the task: the template's "base" container, else its first, else a new one. */
@@ -97,6 +103,7 @@ export function buildPod(i: PodInputs): V1Pod {
   env.push({ name: "SLUICE_API_URL", value: i.apiUrl }, { name: "SLUICE_TASK_TOKEN", value: i.token });
   for (const [name, value] of Object.entries(o.env ?? {})) env.push({ name, value });
   for (const [name, s] of Object.entries(o.secretEnv ?? {})) env.push({ name, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } });
+  if (i.bundles?.length && !env.some((e) => e.name === "SLUICE_BUNDLES")) env.push({ name: "SLUICE_BUNDLES", value: JSON.stringify(i.bundles.map(({ token: _token, ...b }) => b)) });
   c.env = env;
   if (o.resources) c.resources = o.resources as V1Container["resources"];
   if (o.nodeSelector) spec.nodeSelector = { ...spec.nodeSelector, ...o.nodeSelector };

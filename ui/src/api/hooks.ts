@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, seg } from "./client";
 import { keys } from "./keys";
-import type { AutoscalerDecision, DagDetail, DagList, DagSummary, ImportError, Run, RunList, SparkCluster, SparkClusterStatus, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
+import type { AlertList, AlertNotifier, AutoscalerDecision, DagDetail, DagList, DagSummary, ImportError, Run, RunList, SparkCluster, SparkClusterStatus, Structure, TaskDetail, TaskInstance, TaskInstances } from "./types";
 
 export function useImportErrors() {
   return useQuery({
@@ -146,5 +146,28 @@ export function useAutoscalerDecisions(rangeMs: number) {
       api<{ decisions: AutoscalerDecision[] }>("/autoscaler/decisions", { query: { since: new Date(Date.now() - rangeMs).toISOString(), limit: 10_000 }, signal }),
     refetchInterval: AUTOSCALER_REFRESH_MS,
     staleTime: 0,
+  });
+}
+
+// ---- Alerts ----
+
+/** How often the Alerts page re-reads (the monitor records alerts every alerts.pollIntervalMs, 5 s by default). */
+export const ALERTS_REFRESH_MS = 5_000;
+
+/** One page of the alert history, newest first; the previous page stays on screen while the next loads. */
+export function useAlerts(params: { kind?: string; state?: string; dagId?: string; limit: number; offset: number }) {
+  return useQuery({
+    queryKey: keys.alerts(params),
+    queryFn: ({ signal }) => api<AlertList>("/alerts", { query: params, signal }),
+    refetchInterval: ALERTS_REFRESH_MS,
+    placeholderData: (prev) => prev,
+  });
+}
+
+export function useAlertNotifiers() {
+  return useQuery({
+    queryKey: keys.alertNotifiers,
+    queryFn: ({ signal }) => api<{ notifiers: AlertNotifier[]; enabled: boolean }>("/alerts/notifiers", { signal }),
+    refetchInterval: ALERTS_REFRESH_MS,
   });
 }

@@ -33,4 +33,7 @@ export const keys = {
   sparkCluster: (connId: string) => ["spark", "clusters", connId] as const,
   /** The autoscaler's decisions over a time range (polled: decisions are not live events). */
   autoscaler: (rangeMs: number) => ["autoscaler", rangeMs] as const,
+  /** Alert history pages and the notifiers' state (polled: alerts are not live events). */
+  alerts: (params: Record<string, unknown>) => ["alerts", "list", params] as const,
+  alertNotifiers: ["alerts", "notifiers"] as const,
 };

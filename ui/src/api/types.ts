@@ -29,6 +29,8 @@ export interface DagSummary {
   paused: boolean;
   active: boolean;
   versionHash: string;
+  /** Git commit of the current version (null: the local DAG folder). */
+  bundleVersion?: string | null;
   nextRun: { logicalDate: string; runAfter: string } | null;
   updatedAt: string;
   /** Present when the server includes the latest runs in the list (newest first). */
@@ -142,6 +144,8 @@ export interface Run {
   dataIntervalStart: string;
   dataIntervalEnd: string;
   versionHash: string;
+  /** Git commit every task of the run runs against (null: the local DAG folder); clear with onLatest moves it. */
+  bundleVersion?: string | null;
   conf: unknown;
   params: unknown;
   queuedAt: string;
@@ -349,4 +353,98 @@ export interface AutoscalerDecision {
   proposals: Record<string, number>;
   reason: string;
   actuator: string;
+}
+
+// ---- alerts (GET /alerts, /alerts/notifiers) ----
+
+export type AlertKind = "task_failed" | "task_retry" | "run_failed" | "run_succeeded" | "deadline_missed" | "import_error" | "git_sync_failed";
+export type AlertState = "pending" | "delivered" | "failed" | "suppressed" | "no_notifiers";
+
+/** One send of an alert to one notifier. */
+export interface AlertAttempt {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  error: string | null;
+  response: string | null;
+}
+
+export interface AlertDelivery {
+  id: number;
+  notifier: string;
+  state: "pending" | "sending" | "delivered" | "failed";
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+  attemptLog: AlertAttempt[];
+}
+
+export interface Alert {
+  id: number;
+  kind: AlertKind;
+  state: AlertState;
+  title: string;
+  message: string;
+  dagId: string | null;
+  taskId: string | null;
+  runId: string | null;
+  mapIndex: number | null;
+  tryNumber: number | null;
+  details: Record<string, unknown>;
+  suppressedCount: number;
+  createdAt: string;
+  deliveries: AlertDelivery[];
+}
+
+export interface AlertList {
+  alerts: Alert[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** A notifier's name and kind (never its settings) and how its deliveries went. */
+export interface AlertNotifier {
+  name: string;
+  kind: string | null;
+  configured: boolean;
+  isDefault: boolean;
+  last24h: { pending: number; sending: number; delivered: number; failed: number };
+  lastDeliveredAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+// ---- git bundles: the commit of each DAG version, clear on the latest code ----
+
+/** The git commit a DAG version first appeared in. */
+export interface VersionCommit {
+  bundle: string;
+  sha: string;
+  message: string | null;
+  /** "Name <email>". */
+  author: string | null;
+  committedAt: string | null;
+}
+
+/** A stored version of a DAG (GET /dags/{dagId}/versions). */
+export interface DagVersion {
+  versionHash: string;
+  createdAt: string;
+  hasSource: boolean;
+  isCurrent: boolean;
+  /** Only when asked for with runCounts=true. */
+  runCount?: number;
+  /** Null for DAGs from the local DAG folder. */
+  commit: VersionCommit | null;
+}
+
+/** POST /dags/{dagId}/runs/{runId}/clear: what was (with dryRun: would be) cleared, and the run's version and commit after it. */
+export interface ClearResult {
+  cleared: string[];
+  dryRun: boolean;
+  versionHash: string;
+  bundleVersion: string | null;
 }

@@ -55,6 +55,9 @@ export function Shell({ children }: { children: ReactNode }) {
           <NavLink to="/autoscaler" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
             Autoscaler
           </NavLink>
+          <NavLink to="/alerts" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
+            Alerts
+          </NavLink>
           {can("admin") && (
             <NavLink to="/admin" className={({ isActive }) => `topnav-link ${isActive ? "active" : ""}`}>
               Admin

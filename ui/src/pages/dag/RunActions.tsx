@@ -1,15 +1,16 @@
 /**
  * What an operator can do to a run: clear (all or failed tasks, with the
- * list of what would be cleared), mark success/failed, cancel while it
- * runs, delete once finished. Each asks for confirmation; viewers see the
- * buttons disabled with the reason.
+ * list of what would be cleared, optionally on the latest code), mark
+ * success/failed, cancel while it runs, delete once finished. Each asks for
+ * confirmation; viewers see the buttons disabled with the reason.
  */
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
+import { useId, useState } from "react";
 import { useAuth } from "../../api/auth";
 import { api, seg } from "../../api/client";
 import { invalidateRun } from "../../api/hooks";
-import type { Run } from "../../api/types";
+import { keys } from "../../api/keys";
+import type { ClearResult, Run } from "../../api/types";
 import { ConfirmDialog } from "../../components/Dialog";
 import { ErrorBanner, Spinner } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
@@ -17,20 +18,52 @@ import { useToast } from "../../components/Toast";
 
 type Action = "clear" | "success" | "failed" | "cancel" | "delete" | null;
 
-function ClearPreview({ run, onlyFailed }: { run: Run; onlyFailed: boolean }) {
-  const q = useQuery({
-    queryKey: ["clear-preview", run.dagId, run.runId, onlyFailed],
-    queryFn: () =>
-      api<{ cleared: string[] }>(`/dags/${seg(run.dagId)}/runs/${seg(run.runId)}/clear`, { method: "POST", body: { onlyFailed, dryRun: true } }),
-    staleTime: 0,
-    gcTime: 0,
-  });
+/** A run's code as words: its git commit when it has one, else its DAG version. */
+const codeOf = (versionHash: string, commit: string | null | undefined) => (commit ? `commit ${commit.slice(0, 12)}` : `version ${versionHash.slice(0, 12)}`);
+
+function Code({ versionHash, commit }: { versionHash: string; commit: string | null | undefined }) {
+  return (
+    <>
+      {commit ? "commit" : "version"} <span className="mono">{(commit ?? versionHash).slice(0, 12)}</span>
+    </>
+  );
+}
+
+/** Where "Run on the latest code" takes the run (the dry run's answer): from its commit to the current one, or nowhere. */
+function MoveNote({ run, to }: { run: Run; to: ClearResult }) {
+  const from = <Code versionHash={run.versionHash} commit={run.bundleVersion} />;
+  const dest = <Code versionHash={to.versionHash} commit={to.bundleVersion} />;
+  const stays = to.versionHash === run.versionHash && to.bundleVersion === (run.bundleVersion ?? null);
+  return (
+    <p className="clear-move" data-testid="clear-move" data-moves={!stays}>
+      {stays ? (
+        <>
+          The run already is on the latest code ({from}).
+        </>
+      ) : (
+        <>
+          The run moves from {from} to {dest}.
+        </>
+      )}
+    </p>
+  );
+}
+
+function ClearPreview({ run, q, onlyFailed, onLatest }: { run: Run; q: UseQueryResult<ClearResult>; onlyFailed: boolean; onLatest: boolean }) {
   if (q.isPending) return <Spinner label="Finding the tasks to clear" />;
-  if (q.error) return <ErrorBanner error={q.error} />;
+  if (q.error) return <ErrorBanner error={q.error} title={onLatest ? "Cannot run on the latest code" : undefined} />;
   const ids = q.data.cleared;
-  if (ids.length === 0) return <p className="muted">Nothing to clear: {onlyFailed ? "no task failed in this run." : "the run has no task instances."}</p>;
+  const move = onLatest && <MoveNote run={run} to={q.data} />;
+  if (ids.length === 0)
+    return (
+      <div>
+        {move}
+        <p className="muted">Nothing to clear: {onlyFailed ? "no task failed in this run." : "the run has no task instances."}</p>
+      </div>
+    );
   return (
     <div>
+      {move}
       <p>
         {ids.length} {ids.length === 1 ? "task" : "tasks"} will run again:
       </p>
@@ -51,6 +84,8 @@ export function RunActions({ run, onDeleted }: { run: Run; onDeleted: () => void
   const toast = useToast();
   const [action, setAction] = useState<Action>(null);
   const [onlyFailed, setOnlyFailed] = useState(false);
+  const [onLatest, setOnLatest] = useState(false);
+  const latestHint = useId();
   const operator = can("operator");
   const active = run.state === "queued" || run.state === "running";
   const base = `/dags/${seg(run.dagId)}/runs/${seg(run.runId)}`;
@@ -59,10 +94,29 @@ export function RunActions({ run, onDeleted }: { run: Run; onDeleted: () => void
     invalidateRun(qc, run.dagId, run.runId);
     toast.show(text);
   };
+  // The dry run of the clear: which tasks would run again (and, on the latest code, where the run would move, or why it cannot).
+  const preview = useQuery({
+    queryKey: ["clear-preview", run.dagId, run.runId, onlyFailed, onLatest],
+    queryFn: () => api<ClearResult>(`${base}/clear`, { method: "POST", body: { onlyFailed, onLatest, dryRun: true } }),
+    enabled: action === "clear",
+    retry: false,
+    staleTime: 0,
+    gcTime: 0,
+  });
 
   return (
     <div className="btn-group" role="group" aria-label="Run actions">
-      <button type="button" className="btn btn-sm" disabled={!operator} title={why ?? "Run the tasks of this run again"} onClick={() => setAction("clear")}>
+      <button
+        type="button"
+        className="btn btn-sm"
+        disabled={!operator}
+        title={why ?? "Run the tasks of this run again"}
+        onClick={() => {
+          // Moving a run to other code is a choice made each time, not remembered.
+          setOnLatest(false);
+          setAction("clear");
+        }}
+      >
         <Icon name="refresh" /> Clear
       </button>
       <button type="button" className="btn btn-sm" disabled={!operator} title={why} onClick={() => setAction("success")}>
@@ -90,9 +144,12 @@ export function RunActions({ run, onDeleted }: { run: Run; onDeleted: () => void
         open={action === "clear"}
         onClose={() => setAction(null)}
         title={`Clear run ${run.runId}?`}
+        confirmDisabled={onLatest && !!preview.error}
         onConfirm={async () => {
-          const r = await api<{ cleared: string[] }>(`${base}/clear`, { method: "POST", body: { onlyFailed } });
-          done(`Cleared ${r.cleared.length} ${r.cleared.length === 1 ? "task" : "tasks"} of ${run.runId}`);
+          const r = await api<ClearResult>(`${base}/clear`, { method: "POST", body: { onlyFailed, onLatest } });
+          // The run may have moved to another version: the Code view's run counts change.
+          if (onLatest) void qc.invalidateQueries({ queryKey: keys.versions(run.dagId) });
+          done(`Cleared ${r.cleared.length} ${r.cleared.length === 1 ? "task" : "tasks"} of ${run.runId}${onLatest ? ` on ${codeOf(r.versionHash, r.bundleVersion)}` : ""}`);
         }}
       >
         <fieldset className="fieldset clear-options">
@@ -104,7 +161,15 @@ export function RunActions({ run, onDeleted }: { run: Run; onDeleted: () => void
             <input type="radio" name="clear-which" checked={onlyFailed} onChange={() => setOnlyFailed(true)} /> Failed and upstream-failed only
           </label>
         </fieldset>
-        {action === "clear" && <ClearPreview run={run} onlyFailed={onlyFailed} />}
+        <div className="clear-options">
+          <label className="checkbox">
+            <input type="checkbox" checked={onLatest} onChange={(e) => setOnLatest(e.target.checked)} aria-describedby={latestHint} /> Run on the latest code
+          </label>
+          <p id={latestHint} className="field-hint">
+            A run keeps the code (git commit) it was created with; this moves it to the DAG's current version first.
+          </p>
+        </div>
+        {action === "clear" && <ClearPreview run={run} q={preview} onlyFailed={onlyFailed} onLatest={onLatest} />}
       </ConfirmDialog>
 
       <ConfirmDialog

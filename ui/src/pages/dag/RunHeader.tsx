@@ -1,7 +1,7 @@
-/** Summary of the selected run above the tab content: state, type, dates, duration, conf, what triggered it, actions. */
+/** Summary of the selected run above the tab content: state, type, dates, duration, git commit, conf, what triggered it, actions. */
 import { useState } from "react";
 import { Link } from "react-router";
-import { useRun } from "../../api/hooks";
+import { useDag, useRun } from "../../api/hooks";
 import type { ConsumedDatasetEvent } from "../../api/types";
 import { ErrorBanner, Skeleton } from "../../components/Feedback";
 import { Icon } from "../../components/Icon";
@@ -38,6 +38,7 @@ function ConsumedEvents({ events, total }: { events: ConsumedDatasetEvent[]; tot
 
 export function RunHeader({ dagId, runId, onClose }: { dagId: string; runId: string; onClose: () => void }) {
   const q = useRun(dagId, runId);
+  const dag = useDag(dagId);
   const now = useNow(1000);
   const [showConf, setShowConf] = useState(false);
   const [showEvents, setShowEvents] = useState(false);
@@ -83,6 +84,23 @@ export function RunHeader({ dagId, runId, onClose }: { dagId: string; runId: str
             <dt>Duration</dt>
             <dd className="num">{formatDuration(spanMs(run.startDate, run.endDate, now))}</dd>
           </div>
+          {run.bundleVersion && (
+            <div>
+              <dt>Commit</dt>
+              <dd>
+                <span className="mono" title={run.bundleVersion} data-testid="run-commit">
+                  {run.bundleVersion.slice(0, 12)}
+                </span>
+                {/* Every task of the run runs this commit; say when the DAG has moved on (Clear can run it on the latest code). */}
+                {dag.data?.bundleVersion && dag.data.bundleVersion !== run.bundleVersion && (
+                  <span className="muted" title={`The DAG's current code is commit ${dag.data.bundleVersion.slice(0, 12)}`}>
+                    {" "}
+                    · not the latest
+                  </span>
+                )}
+              </dd>
+            </div>
+          )}
           {run.taskStates && (
             <div>
               <dt>Tasks</dt>
