@@ -95,8 +95,8 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.dags.versionSource("ml", v2.version_hash))?.source, v2Text);
       assert.equal((await store.dags.versionSource("ml", v1.version_hash))?.source, v1Text, "the old version keeps its text");
       assert.deepEqual(await store.dags.versions("ml", { limit: 10, offset: 0 }), [
-        { version_hash: v2.version_hash, created_at: T0 + 60_000, has_source: true },
-        { version_hash: v1.version_hash, created_at: T0, has_source: true },
+        { version_hash: v2.version_hash, created_at: T0 + 60_000, has_source: true, bundle_version: null, fileloc: "ml.ts" },
+        { version_hash: v1.version_hash, created_at: T0, has_source: true, bundle_version: null, fileloc: "ml.ts" },
       ]);
 
       // Reverting the edit returns to the first version: no third row.

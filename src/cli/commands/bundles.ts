@@ -12,11 +12,15 @@ import { iso, print, table } from "../format.js";
  * --wait follows it to the end.
  */
 export function registerBundles(program: Command): void {
-  const bundles = program.command("bundles").description("Git bundles: their published commits, and a sync now");
+  const bundles = program
+    .command("bundles")
+    .description("Git bundles: their published commits, and a sync now")
+    .addHelpText("after", "\nExample:\n  $ sluice bundles sync pipelines --wait");
 
   bundles
     .command("list")
     .description("Each bundle's published commit, last sync and last error")
+    .addHelpText("after", "\nExample:\n  $ sluice bundles list --json")
     .action(async (_o: unknown, cmd: Command) => {
       const g = globals(cmd);
       await withStore(g, async (store) => {
