@@ -249,7 +249,8 @@ for (const dialect of DIALECTS) {
       await page.goto(`${base}/dags/${DAG_ID}/grid?run=r1`);
       const header = page.getByTestId("run-header");
       await ui("the run's commit in its header", header.getByTestId("run-commit").getByText(shas[0].slice(0, 12)).waitFor());
-      assert.match(await header.innerText(), /not the latest/);
+      // The run and the DAG are read separately: "not the latest" shows once both are in.
+      await until("the header to say “not the latest”", async () => /not the latest/.test(await header.innerText()));
 
       await header.getByRole("button", { name: "Clear", exact: true }).click();
       const dialog = clearDialog("r1");
