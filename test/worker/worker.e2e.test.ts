@@ -17,20 +17,32 @@ import { openStore, type Store } from "../../src/store/store.js";
 import { freshTarget, targetUrl } from "../helpers/db.js";
 import { killLeftovers, makeProject, runSluice, show, sluiceEnv, SluiceProcess, waitFor, type Project } from "../e2e/helpers.js";
 
-const WORK = `import { appendFileSync } from "node:fs";
+const WORK = `import { appendFileSync, readFileSync } from "node:fs";
 const work = (ms: number) => async (ctx: { dagId: string; taskId: string; tryNumber: number }) => {
   appendFileSync(process.env.QUEUE_MARKER!, \`\${ctx.dagId}.\${ctx.taskId} \${ctx.tryNumber} \${process.ppid}\\n\`);
+  await new Promise((r) => setTimeout(r, ms));
+  return ctx.taskId;
+};
+// Holds a task until n tasks whose id matches re have started (or 30 s passed): with
+// fewer slots than n on one worker, the n-th start must come from another worker,
+// however the two race for the queue on a loaded machine.
+const barrier = (n: number, re: RegExp, ms: number) => async (ctx: { dagId: string; taskId: string; tryNumber: number }) => {
+  appendFileSync(process.env.QUEUE_MARKER!, \`\${ctx.dagId}.\${ctx.taskId} \${ctx.tryNumber} \${process.ppid}\\n\`);
+  const started = () => readFileSync(process.env.QUEUE_MARKER!, "utf8").split("\\n").filter((l) => re.test(l.split(" ")[0])).length;
+  for (const end = Date.now() + 30_000; started() < n && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, ms));
   return ctx.taskId;
 };
 `;
 
 const DAGS: Record<string, string> = {
-  // start -> 18 parallel tasks (every third on "highmem") -> end
+  // start -> 18 parallel tasks (every third on "highmem") -> end. The middle tasks wait
+  // until 4 of them have started: the highmem worker has 3 slots, so the default worker
+  // must have taken at least one.
   "fanout.ts": `import { dag } from "sluice";
 ${WORK}export default dag({ id: "fanout", schedule: null, maxActiveTasks: 32 }, (d) => {
   const start = d.task("start", work(10));
-  const mid = Array.from({ length: 18 }, (_, i) => d.task(\`m\${i}\`, work(100), { upstream: [start], queue: i % 3 === 0 ? "highmem" : "default" }));
+  const mid = Array.from({ length: 18 }, (_, i) => d.task(\`m\${i}\`, barrier(4, /^fanout\\.m\\d+$/, 100), { upstream: [start], queue: i % 3 === 0 ? "highmem" : "default" }));
   d.task("end", work(10), { upstream: mid });
 });
 `,
