@@ -16,12 +16,43 @@ import { median, round, type BenchContext, type Metric } from "./common.js";
 import { startSluice } from "./inProcess.js";
 import { descendants, statusKb } from "./procs.js";
 
-export interface SparkVariant {
+interface SparkVariantCommon {
   metrics: Metric[];
   samples: Record<string, number[]>;
   details: Record<string, unknown>;
-  /** Rows per sensor as "sensor:n,..." to compare with the other variants, when it ran. */
-  result?: string;
+}
+
+/** Not measured (no Spark installed: details say why), or measured with the answer the driver printed. */
+export type SparkVariant =
+  | (SparkVariantCommon & { measured: false })
+  | (SparkVariantCommon & {
+      measured: true;
+      /** Rows per sensor as "sensor:n,..." to compare with the other variants. */
+      result: string;
+    });
+
+/**
+ * The answer the driver printed (one `RESULT [...]` line of JSON) as
+ * "sensor:n,...". A run without that line, or with one that is not the
+ * expected JSON, is an error: the benchmark must not report a Spark time
+ * whose answer was never checked.
+ */
+export function resultOf(log: readonly string[], where: string): string {
+  const line = log.find((l) => l.includes("RESULT ["));
+  if (line === undefined) {
+    throw new Error(`The Spark variant's ${where} succeeded but its log has no "RESULT [...]" line from bench/spark/aggregate_sensors.py, so its answer cannot be checked against the DuckDB variants. Last lines of the log:\n${log.slice(-20).join("\n")}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line.slice(line.indexOf("RESULT ") + 7));
+  } catch (err) {
+    throw new Error(`The Spark variant's ${where} printed a RESULT line that is not JSON: ${line.slice(0, 500)}`, { cause: err });
+  }
+  const rows = Array.isArray(parsed) ? (parsed as { sensor?: unknown; n?: unknown }[]) : [];
+  if (rows.length === 0 || rows.some((r) => typeof r?.sensor !== "string" || !Number.isFinite(Number(r.n)))) {
+    throw new Error(`The Spark variant's ${where} printed a RESULT line without rows of { sensor, n }: ${line.slice(0, 500)}`);
+  }
+  return rows.map((r) => `${r.sensor as string}:${Number(r.n)}`).sort().join(",");
 }
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,7 +69,7 @@ export default dag({ id: "bench_spark", schedule: null }, (d) => {
 
 export async function sparkVariant(ctx: BenchContext, file: string, runs: number): Promise<SparkVariant> {
   if (!process.env.SLUICE_TEST_SPARK_HOME) {
-    return { metrics: [], samples: {}, details: { spark: "not measured: run through npm run bench, which installs pyspark (scripts/ensureSpark.mjs)" } };
+    return { measured: false, metrics: [], samples: {}, details: { spark: "not measured: run through npm run bench, which installs pyspark (scripts/ensureSpark.mjs)" } };
   }
   const cluster = await startSparkCluster(ctx.scope.tempDir("spark-cluster"));
   ctx.scope.defer("stop the Spark cluster", () => cluster.stop());
@@ -86,13 +117,12 @@ export async function sparkVariant(ctx: BenchContext, file: string, runs: number
   const run = await s.sluice.store.runs.get("bench_spark", `spark_${runs}`);
   const ti = (await s.sluice.store.tasks.forRun(run!.id))[0];
   const lines = await s.sluice.store.logs.read(ti.id, ti.try_number, { limit: 100_000 });
-  const line = lines.map((l) => l.line).find((l) => l.includes("RESULT ["));
-  const parsed = line ? (JSON.parse(line.slice(line.indexOf("RESULT ") + 7)) as { sensor: string; n: number }[]) : undefined;
-  const result = parsed?.map((r) => `${r.sensor}:${Number(r.n)}`).sort().join(",");
+  const result = resultOf(lines.map((l) => l.line), `run spark_${runs} of bench_spark (task instance ${ti.id}, try ${ti.try_number})`);
   const t = median(ms);
   const driver = [...peaks.values()].filter((p) => p.role === "driver").map((p) => round(p.kb / 1024, 0));
   const executors = [...peaks.values()].filter((p) => p.role === "executor").map((p) => round(p.kb / 1024, 0));
   return {
+    measured: true,
     result,
     metrics: [
       { name: "(c) Spark standalone, 2 workers", value: round(t / 1000, 2), unit: "s" },

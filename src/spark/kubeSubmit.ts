@@ -5,8 +5,12 @@
  * outcome. On cancel the driver pod (named by us, so it can be found) is
  * deleted, which takes the executors with it, and spark-submit is ended.
  *
- * Only the command line is covered by tests (submitArgs.test); this path has
- * not been run against a real cluster.
+ * Tested only in pieces, never against a Kubernetes API: the command line
+ * (kubeSubmitArgv) argument by argument in test/spark/sparkPieces.test.ts
+ * ("Kubernetes cluster mode: …"), and the driver-output parsing it shares
+ * with client mode (DriverOutput, same file). runKubeSubmit itself — the
+ * kubeconfig export, the exit-code outcome, deleting the driver pod on
+ * cancel — has not run in any test nor against a real cluster.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
