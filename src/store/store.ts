@@ -15,6 +15,7 @@ import type { Dialect } from "./migrations/index.js";
 import { PoolQueries } from "./poolQueries.js";
 import { QueueQueries } from "./queueQueries.js";
 import { MappedQueries } from "./mappedQueries.js";
+import { MetricQueries } from "./metricQueries.js";
 import { RunQueries } from "./runQueries.js";
 import { SparkAppQueries } from "./sparkAppQueries.js";
 import { TaskQueries } from "./taskQueries.js";
@@ -42,6 +43,7 @@ export class Store {
   readonly autoscaler: AutoscalerQueries;
   readonly alerts: AlertQueries;
   readonly bundles: BundleQueries;
+  readonly metrics: MetricQueries;
 
   constructor(readonly handle: DbHandle) {
     this.dags = new DagQueries(handle.db);
@@ -61,6 +63,7 @@ export class Store {
     this.autoscaler = new AutoscalerQueries(handle.db);
     this.alerts = new AlertQueries(handle.db, handle.dialect);
     this.bundles = new BundleQueries(handle.db);
+    this.metrics = new MetricQueries(handle.db);
   }
 
   get dialect(): Dialect {

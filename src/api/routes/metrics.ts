@@ -1,7 +1,12 @@
 /**
  * GET /metrics: Prometheus text format (prom-client), read from the store at
- * scrape time, so any API replica serves the same numbers whichever process
- * runs the autoscaler. The names are the ones deploy/grafana's dashboard uses.
+ * scrape time. The gauges are the store's current state, so any API replica
+ * serves the same numbers whichever process runs the autoscaler. The task
+ * duration histogram counts the attempts that ended (their task_try rows)
+ * since this process started, whichever process ended them; see
+ * ../metrics/taskDurationHistogram.ts for why it is fed from the store. The
+ * names are the ones deploy/grafana's dashboard uses (test/api/metrics.test.ts
+ * checks the dashboard against what this route serves).
  *
  * Access: with api.auth on (the default) a scrape needs an API token
  * (`Authorization: Bearer slc_…`, any role; Prometheus sends one with
@@ -11,6 +16,7 @@
  */
 import { Gauge, Registry } from "prom-client";
 import { userForToken } from "../../auth/users.js";
+import { TaskDurationHistogram } from "../metrics/taskDurationHistogram.js";
 import type { ApiApp, ApiDeps } from "../types.js";
 
 export const METRICS_PATH = "/metrics";
@@ -52,6 +58,8 @@ function registry(deps: ApiDeps): Registry {
   gauge("sluice_autoscaler_last_decision_timestamp_seconds", "Time of the autoscaler's latest decision (stale gauges above mean the autoscaler stopped).", (g, s) => {
     for (const d of s.latest) g.set({ queue: d.queue }, d.at / 1000);
   });
+  // Registers itself on reg; fed from the store at each scrape.
+  new TaskDurationHistogram(deps.store, reg, deps.now);
   return Object.assign(reg, {
     async scrape(): Promise<string> {
       snapshot = undefined;
