@@ -182,7 +182,7 @@ export class BundleSyncer {
       const message = `Sync of bundle "${b.name}" (${b.repo}, ${b.branch}) failed: ${describeError(err)}`;
       log.warn({ bundle: b.name, err: describeError(err) }, "bundle sync failed");
       await store.bundles.finishSync(b.name, this.owner, startedAt, { error: message }, this.now()).catch(() => {});
-      if (message !== previousError) await this.report({ bundle: b.name, sha, kind: "sync_failed", message, at: startedAt });
+      if (previousError === null || !sameFailure(message, previousError)) await this.report({ bundle: b.name, sha, kind: "sync_failed", message, at: startedAt });
       return { bundle: b.name, sha, outcome: "error", errors: 0, dags: 0, message };
     }
   }
@@ -208,6 +208,16 @@ export class BundleSyncer {
     }
     return removed;
   }
+}
+
+/**
+ * Whether two sync failures are the same outage. Git's messages carry timings
+ * ("Failed to connect to host port 443 after 3 ms"), so the numbers in them
+ * are ignored: otherwise every retry of one outage would alert again.
+ */
+export function sameFailure(a: string, b: string): boolean {
+  const shape = (s: string) => s.replace(/\d+/g, "#");
+  return shape(a) === shape(b);
 }
 
 function firstLine(s: string): string {
