@@ -38,6 +38,12 @@ interface Tracked {
   phase: "creating" | "created" | "ending";
   createdAt: number;
   pod?: V1Pod;
+  /**
+   * The newest watch event for this pod that arrived while the create call was
+   * still under way: a pod that starts (or even ends) fast is reported on the
+   * watch before the create's answer is handled, and is newer than that answer.
+   */
+  watched?: { type: string; pod: V1Pod };
 }
 
 export interface KubernetesExecutorOptions {
@@ -72,6 +78,8 @@ export class KubernetesExecutor implements Executor {
   private podOverrides = new Map<string, Map<string, TaskPodSpec | undefined>>();
   private resourceVersion: string | undefined;
   private watchAbort: AbortController | undefined;
+  /** Ends the wait for the current watch (set per watch; stop() calls it). */
+  private endWatch: ((v: unknown) => void) | undefined;
   private watching: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -107,6 +115,9 @@ export class KubernetesExecutor implements Executor {
     this.stopping = true;
     clearInterval(this.timer);
     this.watchAbort?.abort();
+    // An abort does not always call the watch's done callback (not while the request is still
+    // connecting, for one): end the wait for it here, or stop() would wait for ever.
+    this.endWatch?.(undefined);
     await Promise.allSettled([...this.inFlight]);
     await this.watching;
   }
@@ -190,7 +201,9 @@ export class KubernetesExecutor implements Executor {
     }
     t.phase = "created";
     t.createdAt = Date.now();
-    this.onPod("ADDED", t.pod);
+    const w = t.watched;
+    t.watched = undefined;
+    this.onPod(w?.type ?? "ADDED", w?.pod ?? t.pod);
   }
 
   private drop(t: Tracked, finished = false): void {
@@ -205,11 +218,16 @@ export class KubernetesExecutor implements Executor {
     while (!this.stopping) {
       try {
         if (this.resourceVersion === undefined) await this.relist();
+        if (this.stopping) break;
         const ended = await new Promise<unknown>((resolve) => {
+          this.endWatch = resolve;
           this.api!.watch(TASK_POD_SELECTOR, this.resourceVersion, (e) => this.onEvent(e), resolve).then(
             (c) => {
               this.watchAbort = c;
-              if (this.stopping) c.abort();
+              if (this.stopping) {
+                c.abort();
+                resolve(undefined);
+              }
             },
             resolve,
           );
@@ -255,7 +273,12 @@ export class KubernetesExecutor implements Executor {
   private onPod(type: string, pod: V1Pod): void {
     const labels = pod.metadata?.labels ?? {};
     const t = this.tracked.get(Number(labels[TI_LABEL]));
-    if (!t || labels[TRY_LABEL] !== String(t.req.tryNumber) || t.phase !== "created") return;
+    if (!t || labels[TRY_LABEL] !== String(t.req.tryNumber)) return;
+    if (t.phase === "creating" && t.name === pod.metadata?.name) {
+      t.watched = { type, pod };
+      return;
+    }
+    if (t.phase !== "created") return;
     if (type === "DELETED") {
       t.phase = "ending";
       this.track(this.lost(t));
@@ -280,9 +303,17 @@ export class KubernetesExecutor implements Executor {
     for (const t of this.tracked.values()) {
       if (t.phase !== "created" || (t.pod?.status?.phase ?? "Pending") !== "Pending" || now - t.createdAt < this.o.settings.pendingTimeoutMs) continue;
       t.phase = "ending";
-      const why = pendingReason(t.pod) ?? "not scheduled or started yet";
       this.track(
         (async () => {
+          // The watch can lag behind (a reconnect, a busy API server): read the pod once more
+          // before deleting it, so a pod that did start is not killed for being "Pending".
+          const fresh = await this.api!.get(t.name).catch(() => undefined);
+          if (fresh && (fresh.status?.phase ?? "Pending") !== "Pending") {
+            t.phase = "created";
+            this.onPod("MODIFIED", fresh);
+            return;
+          }
+          const why = pendingReason(fresh ?? t.pod) ?? "not scheduled or started yet";
           await this.api!.delete(t.name).catch((err) => this.o.log.warn({ err, pod: t.name }, "could not delete a pod stuck Pending"));
           await this.recordFailure(t, `Task pod ${t.name} was still Pending after ${this.o.settings.pendingTimeoutMs} ms (${why}); it was deleted.`);
           this.drop(t, true);

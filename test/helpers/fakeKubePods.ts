@@ -50,6 +50,12 @@ export class FakeKubePods {
   private watches = new Set<{ res: ServerResponse; ns: string; selector: [string, string][] }>();
   private server: Server | undefined;
   url = "";
+  /**
+   * Hold the answer to a create until the pod has ended (or this many ms passed): its
+   * whole life is on the watch before the creator hears back, as when the create's
+   * answer is lost in a slow network and the pod is quick.
+   */
+  answerCreatesAfterPodEnds = 0;
   /** Answer the next N creates with 429. */
   fail429 = 0;
   create429Count = 0;
@@ -187,8 +193,13 @@ export class FakeKubePods {
       this.pods.set(pod.metadata.name, p);
       this.created.push(structuredClone(pod));
       this.emit("ADDED", pod);
-      send(201, pod);
+      const answer = structuredClone(pod);
       setImmediate(() => this.pods.get(pod.metadata.name) === p && this.run(p));
+      if (this.answerCreatesAfterPodEnds > 0) {
+        const deadline = Date.now() + this.answerCreatesAfterPodEnds;
+        while (Date.now() < deadline && !this.timeline.get(pod.metadata.name)?.ended) await new Promise((r) => setTimeout(r, 20));
+      }
+      send(201, answer);
       return;
     }
     if (req.method === "GET" && name && log) {

@@ -10,7 +10,7 @@ import { createSluice, openSluiceStore, type Sluice } from "../../src/app/create
 import { defaultConfig, type SluiceConfig } from "../../src/config/config.js";
 import { DIALECTS, freshTarget, targetUrl } from "../helpers/db.js";
 import { FakeKubePods } from "../helpers/fakeKubePods.js";
-import { makeProject, SLUICE_BIN, sluiceEnv, waitFor } from "../e2e/helpers.js";
+import { makeProject, SLUICE_BIN, sluiceEnv, SluiceProcess, waitFor } from "../e2e/helpers.js";
 
 export { DIALECTS };
 export const log = pino({ level: process.env.K8S_TEST_LOG ?? "silent" });
@@ -23,6 +23,8 @@ export interface K8sEnv {
   dir: string;
   /** A second scheduler on the same database and cluster (adoption). */
   restart(): Promise<Sluice>;
+  /** A `sluice scheduler` subprocess with the same settings, for a test to kill -9 (a crash leaves its job row behind). */
+  spawnScheduler(): SluiceProcess;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,30 @@ export async function startK8s(dialect: (typeof DIALECTS)[number], dagSource: st
     api,
     kube,
     dir: project.dir,
+    spawnScheduler() {
+      const k = config.kubernetes;
+      const env = sluiceEnv({
+        dbUrl: config.db.url,
+        // The same home: the attempt tokens it signs must verify with the API server's key.
+        home: config.home,
+        extra: {
+          SLUICE_DAGS_FOLDER: config.dagsFolder,
+          SLUICE_EXECUTOR__KIND: "kubernetes",
+          SLUICE_SCHEDULER__LOOP_INTERVAL_MS: String(config.scheduler.loopIntervalMs),
+          SLUICE_SCHEDULER__HEARTBEAT_INTERVAL_MS: String(config.scheduler.heartbeatIntervalMs),
+          SLUICE_SCHEDULER__ZOMBIE_THRESHOLD_MS: String(config.scheduler.zombieThresholdMs),
+          SLUICE_SCHEDULER__DAG_SCAN_INTERVAL_MS: String(config.scheduler.dagScanIntervalMs),
+          SLUICE_KUBERNETES__SERVER: k.server!,
+          SLUICE_KUBERNETES__TOKEN: k.token!,
+          SLUICE_KUBERNETES__INSECURE_SKIP_TLS_VERIFY: "true",
+          SLUICE_KUBERNETES__NAMESPACE: k.namespace,
+          SLUICE_KUBERNETES__COMMAND: JSON.stringify(k.command),
+          SLUICE_KUBERNETES__API_URL: k.apiUrl,
+          SLUICE_KUBERNETES__PENDING_TIMEOUT_MS: String(k.pendingTimeoutMs),
+        },
+      });
+      return new SluiceProcess(["scheduler"], env, project.dir);
+    },
     async restart() {
       const s = await createSluice(config, log);
       await s.start();

@@ -41,6 +41,9 @@ for (const dialect of DIALECTS) {
       assert.equal(kube.create429Count, 2);
       assert.ok(kube.gone410Count >= 1, "a watch resumed from a compacted resourceVersion got 410 Gone");
       assert.ok(kube.listCount >= 2, "and the executor re-listed after it");
+      // A pod's log is kept when the executor sees it end, which may be after the runner recorded the
+      // run's success; the pod is deleted only after that.
+      await waitFor("finished pods deleted", () => kube.pods.size === 0);
       const tis = await sluice.store.tasks.forRun(run.id);
       assert.equal(tis.length, 2);
       for (const ti of tis) {
@@ -58,7 +61,27 @@ for (const dialect of DIALECTS) {
         assert.ok(lines.some((l) => l.includes(`stdout of ${ti.task_id}`)), `pod log of ${ti.task_id} kept: ${lines.join("\n")}`);
       }
       assert.equal(kube.podsOf(tis.find((t) => t.task_id === "b")!.id)[0].spec.containers[0].env.find((e: any) => e.name === "EXTRA")?.value, "yes");
-      await waitFor("finished pods deleted", () => kube.pods.size === 0);
+    });
+
+    it("a pod whose whole life is on the watch before the create call returns is still seen to end: log kept, pod deleted", async () => {
+      const { kube, sluice } = k;
+      kube.answerCreatesAfterPodEnds = 30_000;
+      try {
+        const run = await triggerRun(sluice.store, "k8s", { runId: "quick" });
+        sluice.scheduler.wake();
+        assert.equal((await finished(sluice, run.id)).state, "success");
+        const tis = await sluice.store.tasks.forRun(run.id);
+        for (const ti of tis) {
+          const name = kube.podsOf(ti.id)[0].metadata.name;
+          assert.ok(kube.timeline.get(name)?.ended, `${ti.task_id}'s pod ended before its create was answered`);
+          await waitFor(`the pod of ${ti.task_id} deleted`, () => !kube.pods.has(name), { timeoutMs: 20_000 });
+          const lines = (await sluice.store.logs.read(ti.id, 1)).filter((l) => l.stream === "pod").map((l) => l.line);
+          assert.ok(lines.some((l) => l.includes(`stdout of ${ti.task_id}`)), `pod log of ${ti.task_id} kept: ${lines.join("\n")}`);
+          assert.equal(ti.try_number, 1);
+        }
+      } finally {
+        kube.answerCreatesAfterPodEnds = 0;
+      }
     });
   });
 }

@@ -9,8 +9,10 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { openSluiceStore } from "../../src/app/createSluice.js";
 import { triggerRun } from "../../src/runs/createRun.js";
-import { waitFor } from "../e2e/helpers.js";
+import type { Store } from "../../src/store/store.js";
+import { waitFor, type SluiceProcess } from "../e2e/helpers.js";
 import { DIALECTS, finished, startK8s, type K8sEnv } from "./helpers.js";
 
 /** hold: writes "<dir>/<run>-started-<try>" and waits for "<dir>/<run>-go-<try>" (the test decides when each try ends). */
@@ -110,6 +112,44 @@ for (const dialect of DIALECTS) {
       assert.equal(row.result, JSON.stringify("held 1"));
       assert.equal(k.kube.podsOf(ti.id).length, 1, "no duplicate pod");
       await waitFor("the adopted pod deleted when done", () => !k.kube.pods.has(podOf(ti.id, 1).metadata.name));
+    });
+  });
+
+  describe(`kubernetes executor: a scheduler killed with kill -9 on ${dialect}`, () => {
+    let k: K8sEnv;
+    let crashed: SluiceProcess | undefined;
+    let store: Store | undefined;
+    before(async () => {
+      k = await startK8s(dialect, DAG, (c) => {
+        c.scheduler.zombieThresholdMs = 2_000;
+      });
+      // The in-process scheduler leaves; a real `sluice scheduler` process takes over, to be killed.
+      await k.sluice.stop();
+    });
+    after(async () => {
+      if (crashed?.alive) await crashed.kill9();
+      await store?.close();
+      await k?.close();
+    });
+
+    it("a new scheduler adopts the running pod once the dead one's heartbeat is stale: no duplicate pod, one try", async () => {
+      crashed = k.spawnScheduler();
+      store = await openSluiceStore(k.config);
+      const run = await triggerRun(store, "k8s", { runId: "crash" });
+      const ti = (await store.tasks.byKey("k8s", "crash", "hold"))!;
+      await waitFor("try 1 to start in its pod", () => existsSync(join(k.dir, "crash-started-1")), { timeoutMs: 60_000, context: () => crashed!.output().slice(-4000) });
+      await crashed.kill9();
+      // No clean stop: the dead scheduler's job row still says "running", only its heartbeat ages.
+      const next = await k.restart();
+      await waitFor("the pod to be adopted", () => next.executor.runningIds().includes(ti.id), { timeoutMs: 30_000 });
+      writeFileSync(join(k.dir, "crash-go-1"), "");
+      assert.equal((await finished(next, run.id)).state, "success");
+      const row = (await next.store.tasks.get(ti.id))!;
+      assert.equal(row.try_number, 1, "no second try");
+      assert.equal(row.result, JSON.stringify("held 1"));
+      assert.equal(k.kube.podsOf(ti.id).length, 1, "no duplicate pod");
+      const pod = k.kube.podsOf(ti.id)[0];
+      await waitFor("the adopted pod deleted when done", () => !k.kube.pods.has(pod.metadata.name));
     });
   });
 }
