@@ -32,6 +32,11 @@ ENV NODE_ENV=production \
     SLUICE_DAGS_FOLDER=/opt/sluice/dags \
     SLUICE_API__HOST=0.0.0.0
 WORKDIR /opt/sluice
+# git: Sluice's git bundles (bundles config) fetch and check out pipeline commits in the
+# scheduler, the workers and task pods. ca-certificates: HTTPS remotes, Slack and SMTP over TLS.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid/gid so Kubernetes can verify runAsNonRoot (the manifests use the same 10001).
 RUN groupadd --gid 10001 sluice \
  && useradd --uid 10001 --gid 10001 --home-dir /var/lib/sluice --no-create-home --shell /usr/sbin/nologin sluice \

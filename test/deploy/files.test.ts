@@ -29,6 +29,8 @@ describe("deployment files", () => {
     // The runtime stage copies the build's output, never the sources.
     const runtime = df.slice(df.indexOf("AS runtime"));
     assert.doesNotMatch(runtime, /COPY (src|test|ui)\b/);
+    // Git bundles run `git` in the scheduler, worker and task-pod containers of this stage.
+    assert.match(runtime, /apt-get install[^\n]*\bgit\b/);
     for (const p of [...df.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1])) assert.ok(existsSync(join(REPO_ROOT, p)), `COPY ${p}: no such path`);
     const ignored = read(".dockerignore").split("\n").map((l) => l.trim());
     for (const p of ["node_modules", "dist", ".git"]) assert.ok(ignored.includes(p), `.dockerignore lacks ${p}`);
