@@ -16,11 +16,15 @@ const KINDS = {
   "v1/Secret": "io.k8s.api.core.v1.Secret",
   "v1/Service": "io.k8s.api.core.v1.Service",
   "v1/ServiceAccount": "io.k8s.api.core.v1.ServiceAccount",
+  // The Kubernetes executor's task pods (src/executors/k8s/podManifest.ts).
+  "v1/Pod": "io.k8s.api.core.v1.Pod",
   "apps/v1/Deployment": "io.k8s.api.apps.v1.Deployment",
   "apps/v1/StatefulSet": "io.k8s.api.apps.v1.StatefulSet",
   "networking.k8s.io/v1/Ingress": "io.k8s.api.networking.v1.Ingress",
   "networking.k8s.io/v1/NetworkPolicy": "io.k8s.api.networking.v1.NetworkPolicy",
   "autoscaling/v2/HorizontalPodAutoscaler": "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+  // The body the autoscaler's Deployment actuator PUTs on …/deployments/<name>/scale.
+  "autoscaling/v1/Scale": "io.k8s.api.autoscaling.v1.Scale",
   "policy/v1/PodDisruptionBudget": "io.k8s.api.policy.v1.PodDisruptionBudget",
   "rbac.authorization.k8s.io/v1/Role": "io.k8s.api.rbac.v1.Role",
   "rbac.authorization.k8s.io/v1/RoleBinding": "io.k8s.api.rbac.v1.RoleBinding",

@@ -89,7 +89,7 @@ export const SluiceConfigSchema = z
           .default(["sluice"])
           .describe('How the image starts Sluice; the pod runs <command> task run --remote <apiUrl>.'),
         podTemplateFile: z.string().min(1).optional().describe("YAML of a Pod the task pods start from (volumes, env, security context…); the container named \"base\" (or the first) runs the task."),
-        apiUrl: z.string().url().default("http://sluice-api:8080").describe("URL of the Sluice API as seen from task pods: they report to its task API."),
+        apiUrl: z.string().url().default("http://sluice-api").describe("URL of the Sluice API as seen from task pods: they report to its task API (the Service `sluice deploy k8s` renders listens on port 80)."),
         pendingTimeoutMs: int(1).default(300000).describe("A pod still Pending after this long (unschedulable, image pull failing…) is deleted and its attempt failed or retried."),
         keepFailedPods: z.boolean().default(false).describe("Keep the pods of failed attempts for inspection (successful ones are always deleted)."),
         createBatchLimit: int(1).default(20).describe("Most pods created per scheduling loop (and waiting to be created)."),

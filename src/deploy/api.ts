@@ -1,6 +1,6 @@
 /** The REST API and web UI: Deployment, Service, Ingress and PodDisruptionBudget. */
 import { type DeployOptions } from "./options.js";
-import { meta, objectName, selectorLabels, sluiceContainer, sluicePodTemplate, type K8sObject } from "./k8s.js";
+import { API_SERVICE_PORT, meta, objectName, selectorLabels, sluiceContainer, sluicePodTemplate, type K8sObject } from "./k8s.js";
 
 export function apiObjects(o: DeployOptions): K8sObject[] {
   const name = objectName(o, "api");
@@ -36,7 +36,7 @@ export function apiObjects(o: DeployOptions): K8sObject[] {
       apiVersion: "v1",
       kind: "Service",
       metadata: meta(o, name, "api"),
-      spec: { type: "ClusterIP", selector: selectorLabels(o, "api"), ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+      spec: { type: "ClusterIP", selector: selectorLabels(o, "api"), ports: [{ name: "http", port: API_SERVICE_PORT, targetPort: "http", protocol: "TCP" }] },
     },
     {
       apiVersion: "policy/v1",

@@ -6,7 +6,7 @@
  * replaced instead of running with a key everyone can read here.
  */
 import { type DeployOptions } from "./options.js";
-import { configMapName, dagsFolder, meta, secretName, SLUICE_HOME, type K8sObject } from "./k8s.js";
+import { apiServiceUrl, configMapName, dagsFolder, meta, secretName, SLUICE_HOME, TASK_TOKEN_KEY, type K8sObject } from "./k8s.js";
 import { POSTGRES_PORT, postgresServiceName } from "./postgres.js";
 
 export const PLACEHOLDER = "REPLACE_ME";
@@ -23,8 +23,19 @@ export function configMapObject(o: DeployOptions): K8sObject {
     SLUICE_HOME: SLUICE_HOME,
     SLUICE_DAGS_FOLDER: dagsFolder(o),
     SLUICE_LOGGING__LEVEL: "info",
-    // Schedulers queue attempts in PostgreSQL; the worker Deployment runs them.
-    SLUICE_EXECUTOR__KIND: "queue",
+    // "queue": schedulers queue attempts in PostgreSQL and the worker Deployment runs them.
+    // "kubernetes": schedulers create a pod per attempt, here, from this image, reporting to the API Service.
+    SLUICE_EXECUTOR__KIND: o.executor,
+    ...(o.executor === "kubernetes"
+      ? {
+          SLUICE_KUBERNETES__IN_CLUSTER: "true",
+          SLUICE_KUBERNETES__NAMESPACE: o.namespace,
+          SLUICE_KUBERNETES__IMAGE: o.image,
+          SLUICE_KUBERNETES__API_URL: apiServiceUrl(o),
+          SLUICE_KUBERNETES__PENDING_TIMEOUT_MS: String(o.taskPods.pendingTimeoutSeconds * 1000),
+          SLUICE_KUBERNETES__KEEP_FAILED_PODS: String(o.taskPods.keepFailedPods),
+        }
+      : {}),
     ...o.env,
   };
   return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(o, configMapName(o), "config"), data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))) };
@@ -43,13 +54,14 @@ export function secretObject(o: DeployOptions): K8sObject | undefined {
     metadata: meta(o, secretName(o), "config", {
       [PLACEHOLDER_ANNOTATION]:
         "Every REPLACE_ME value is a placeholder: replace them before use (docs/kubernetes.md, step 'Secrets'). " +
-        "secrets-key: `openssl rand -base64 32`; postgres-password must match the password inside db-url.",
+        "secrets-key (and task-token-key): `openssl rand -base64 32`; postgres-password must match the password inside db-url.",
     }),
     type: "Opaque",
     stringData: {
       "db-url": dbUrl,
       "secrets-key": `${PLACEHOLDER}_with_openssl_rand_base64_32`,
       ...(o.database.mode === "internal" ? { "postgres-password": pgPassword } : {}),
+      ...(o.executor === "kubernetes" ? { [TASK_TOKEN_KEY]: `${PLACEHOLDER}_with_openssl_rand_base64_32` } : {}),
     },
   };
 }

@@ -4,7 +4,11 @@
  * (volumes, env) all Sluice containers get. Objects are plain JSON-shaped
  * values: the tests validate them against the Kubernetes OpenAPI schemas.
  */
+import { containerSecurityContext, podSecurityContext } from "../kube/security.js";
 import type { DeployOptions } from "./options.js";
+
+// Shared with the Kubernetes executor's task pods; re-exported for the other deploy renderers.
+export { containerSecurityContext, podSecurityContext, SLUICE_UID } from "../kube/security.js";
 
 /** A Kubernetes object as rendered: plain data, serialised as YAML. */
 export interface K8sObject {
@@ -14,11 +18,9 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-export type Component = "api" | "scheduler" | "worker" | "postgres" | "config" | "rbac" | "network";
+export type Component = "api" | "scheduler" | "worker" | "autoscaler" | "postgres" | "config" | "rbac" | "network";
 
 export const APP_VERSION = "0.1.0";
-/** The uid/gid the Dockerfile creates; every Sluice container runs as it. */
-export const SLUICE_UID = 10001;
 /** Where a Sluice container keeps its state (logs, SQLite when unset); an emptyDir since the root filesystem is read-only. */
 export const SLUICE_HOME = "/var/lib/sluice";
 
@@ -28,6 +30,15 @@ export function objectName(o: DeployOptions, suffix?: string): string {
 export const secretName = (o: DeployOptions): string => o.secrets.name ?? objectName(o, "secrets");
 export const configMapName = (o: DeployOptions): string => objectName(o, "config");
 export const serviceAccountName = (o: DeployOptions): string => objectName(o);
+/** The Sluice autoscaler's own service account: it may scale the workers, nothing else. */
+export const autoscalerServiceAccountName = (o: DeployOptions): string => objectName(o, "autoscaler");
+
+/** The Secret key holding the task-token HMAC key (executor "kubernetes"): every scheduler and API pod must sign and verify with the same one. */
+export const TASK_TOKEN_KEY = "task-token-key";
+/** Port of the API Service (the pods listen on api.port behind it). */
+export const API_SERVICE_PORT = 80;
+/** The API as task pods reach it: the Service's cluster DNS name. */
+export const apiServiceUrl = (o: DeployOptions): string => `http://${objectName(o, "api")}.${o.namespace}.svc:${API_SERVICE_PORT}`;
 
 /** Labels that select a component's pods: stable across upgrades (a Deployment's selector cannot change). */
 export function selectorLabels(o: DeployOptions, component: Component): Record<string, string> {
@@ -45,16 +56,6 @@ export function labels(o: DeployOptions, component: Component): Record<string, s
 
 export function meta(o: DeployOptions, name: string, component: Component, annotations?: Record<string, string>): K8sObject["metadata"] {
   return { name, namespace: o.namespace, labels: labels(o, component), ...(annotations ? { annotations } : {}) };
-}
-
-/** Pod-level: never root, files group-owned by the Sluice gid, the runtime's default seccomp profile. */
-export function podSecurityContext(uid = SLUICE_UID): Record<string, unknown> {
-  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
-}
-
-/** Container-level: no privilege escalation, no capabilities; a read-only root unless the program must write to it. */
-export function containerSecurityContext(readOnlyRootFilesystem = true): Record<string, unknown> {
-  return { allowPrivilegeEscalation: false, readOnlyRootFilesystem, runAsNonRoot: true, capabilities: { drop: ["ALL"] } };
 }
 
 function resources(r: DeployOptions["api"]["resources"]): Record<string, unknown> {
@@ -88,6 +89,7 @@ export function sluiceContainer(
     env: [
       { name: "SLUICE_DB_URL", valueFrom: { secretKeyRef: { name: secretName(o), key: "db-url" } } },
       { name: "SLUICE_SECRETS__KEY", valueFrom: { secretKeyRef: { name: secretName(o), key: "secrets-key" } } },
+      ...(o.executor === "kubernetes" ? [{ name: "SLUICE_API__TASK_TOKEN_KEY", valueFrom: { secretKeyRef: { name: secretName(o), key: TASK_TOKEN_KEY } } }] : []),
       ...(extra.env ?? []),
     ],
     ...(extra.ports ? { ports: extra.ports } : {}),
@@ -127,9 +129,9 @@ export function sluicePodTemplate(o: DeployOptions, component: Component, contai
   return {
     metadata: { labels: labels(o, component) },
     spec: {
-      serviceAccountName: serviceAccountName(o),
-      // Only the scheduler talks to the Kubernetes API (pods for tasks); the others get no token.
-      automountServiceAccountToken: component === "scheduler",
+      serviceAccountName: component === "autoscaler" ? autoscalerServiceAccountName(o) : serviceAccountName(o),
+      // Only the scheduler (pods for tasks) and the autoscaler (the workers' scale) talk to the Kubernetes API; the others get no token.
+      automountServiceAccountToken: component === "scheduler" || component === "autoscaler",
       securityContext: podSecurityContext(),
       ...(o.imagePullSecrets.length ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
       ...(opts.terminationGracePeriodSeconds ? { terminationGracePeriodSeconds: opts.terminationGracePeriodSeconds } : {}),

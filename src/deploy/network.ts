@@ -1,7 +1,7 @@
 /**
  * NetworkPolicies: the API is reachable on its port from anywhere (the
  * Ingress controller, port-forward, task pods reporting back); PostgreSQL
- * only from this release's Sluice pods; schedulers and workers accept no
+ * only from this release's Sluice pods; schedulers, workers and the autoscaler accept no
  * inbound traffic at all (they only dial out).
  */
 import { type DeployOptions } from "./options.js";
@@ -22,7 +22,7 @@ export function networkPolicies(o: DeployOptions): K8sObject[] {
       kind: "NetworkPolicy",
       metadata: meta(o, objectName(o, "no-ingress"), "network"),
       spec: {
-        podSelector: { matchLabels: release, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["scheduler", "worker"] }] },
+        podSelector: { matchLabels: release, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["scheduler", "worker", "autoscaler"] }] },
         policyTypes: ["Ingress"],
       },
     },
@@ -37,7 +37,7 @@ export function networkPolicies(o: DeployOptions): K8sObject[] {
         policyTypes: ["Ingress"],
         ingress: [
           {
-            from: [{ podSelector: { matchLabels: release, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["api", "scheduler", "worker"] }] } }],
+            from: [{ podSelector: { matchLabels: release, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["api", "scheduler", "worker", "autoscaler"] }] } }],
             ports: [{ protocol: "TCP", port: POSTGRES_PORT }],
           },
         ],

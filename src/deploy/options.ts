@@ -75,6 +75,19 @@ export const DeployOptionsSchema = z
         resources: resources({ requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } }),
       })
       .prefault({}),
+    executor: z
+      .enum(["queue", "kubernetes"])
+      .default("queue")
+      .describe(
+        '"queue": schedulers queue attempts in PostgreSQL and the worker Deployment (autoscaled) runs them. "kubernetes": the schedulers create one pod per task attempt (created on demand, deleted when done; no worker Deployment), which reports to the API\'s task API with a token signed by the Secret\'s task-token-key.',
+      ),
+    taskPods: z
+      .strictObject({
+        pendingTimeoutSeconds: int(1).default(300).describe("A task pod still Pending after this long (unschedulable, image pull failing…) is deleted and its attempt failed or retried."),
+        keepFailedPods: z.boolean().default(false).describe("Keep the pods of failed attempts for inspection (successful ones are always deleted)."),
+      })
+      .prefault({})
+      .describe('Task pods, with executor "kubernetes".'),
     workers: z
       .strictObject({
         minReplicas: int(0).default(1).describe("Fewest worker pods; 0 (scale to zero when idle) needs keda: the HPA cannot go below 1."),
@@ -85,6 +98,12 @@ export const DeployOptionsSchema = z
         targetMemoryUtilization: int(1).max(100).default(80).describe("HPA target: average memory use in % of the request."),
         scaleDownStabilizationSeconds: int(0).max(3600).default(300).describe("Scale down only to the highest recommendation of this window."),
         keda: z.boolean().default(false).describe("Scale with a KEDA ScaledObject (queue depth from PostgreSQL, plus CPU/memory) instead of the HPA."),
+        sluiceAutoscaler: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Scale with `sluice autoscaler` (its own Deployment and service account) instead of the HPA: queue depth plus CPU/memory from metrics-server, every decision recorded and shown on the UI's Autoscaler page.",
+          ),
         resources: resources({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } }),
       })
       .prefault({}),
@@ -110,8 +129,19 @@ export const DeployOptionsSchema = z
     if (o.workers.minReplicas > o.workers.maxReplicas) {
       ctx.addIssue({ code: "custom", path: ["workers", "minReplicas"], message: `is above workers.maxReplicas (${o.workers.maxReplicas}); lower it or raise maxReplicas` });
     }
-    if (o.workers.minReplicas === 0 && !o.workers.keda) {
-      ctx.addIssue({ code: "custom", path: ["workers", "minReplicas"], message: "0 needs workers.keda: true (--keda); the HorizontalPodAutoscaler cannot scale below 1" });
+    if (o.executor === "kubernetes" && o.dags.gitSync) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dags", "gitSync"],
+        message:
+          'cannot go with executor "kubernetes": task pods do not mount the git-sync volume. Bake the DAGs into the image (dags.folder), or deliver them with Sluice\'s git bundles (SLUICE_BUNDLES in env; task pods check out their run\'s commit)',
+      });
+    }
+    if (o.executor === "queue" && o.workers.minReplicas === 0 && !o.workers.keda && !o.workers.sluiceAutoscaler) {
+      ctx.addIssue({ code: "custom", path: ["workers", "minReplicas"], message: "0 needs workers.keda: true (--keda) or workers.sluiceAutoscaler: true (--sluice-autoscaler); the HorizontalPodAutoscaler cannot scale below 1" });
+    }
+    if (o.workers.keda && o.workers.sluiceAutoscaler) {
+      ctx.addIssue({ code: "custom", path: ["workers", "sluiceAutoscaler"], message: "cannot go with workers.keda: two autoscalers on one Deployment fight over its replica count; pick one" });
     }
   })
   .describe("Options of `sluice deploy k8s`.");

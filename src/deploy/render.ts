@@ -13,7 +13,7 @@ import { parseDeployOptions, type DeployOptions } from "./options.js";
 import { postgresObjects } from "./postgres.js";
 import { rbacObjects } from "./rbac.js";
 import { schedulerObjects } from "./scheduler.js";
-import { workerObjects } from "./workers.js";
+import { autoscalerObjects, workerObjects } from "./workers.js";
 
 export function renderManifests(options: DeployOptions): K8sObject[] {
   const secret = secretObject(options);
@@ -25,7 +25,8 @@ export function renderManifests(options: DeployOptions): K8sObject[] {
     ...postgresObjects(options),
     ...apiObjects(options),
     ...schedulerObjects(options),
-    ...workerObjects(options),
+    // With pods per attempt there is no worker pool to run or scale.
+    ...(options.executor === "queue" ? [...workerObjects(options), ...autoscalerObjects(options)] : []),
     ...networkPolicies(options),
   ];
 }

@@ -1,10 +1,13 @@
 /**
- * The worker pool: a Deployment of `sluice worker` and what scales it, either
- * a HorizontalPodAutoscaler on CPU and memory or (with keda) a KEDA
- * ScaledObject that adds queue depth read from PostgreSQL. Never both: two
+ * The worker pool: a Deployment of `sluice worker` and what scales it, one of
+ * a HorizontalPodAutoscaler on CPU and memory, (with keda) a KEDA
+ * ScaledObject that adds queue depth read from PostgreSQL, or (with
+ * sluiceAutoscaler) `sluice autoscaler` in its own Deployment. Never two: two
  * autoscalers on one Deployment fight over its replica count.
  */
 import { type DeployOptions } from "./options.js";
+import { envNameFor } from "../config/loadConfig.js";
+import { parseQuantity } from "../kube/quantity.js";
 import { meta, objectName, selectorLabels, sluiceContainer, sluicePodTemplate, type K8sObject } from "./k8s.js";
 
 /** Seconds a worker gets on SIGTERM to finish or hand back its attempts before the kubelet kills it. */
@@ -42,6 +45,7 @@ export function workerObjects(o: DeployOptions): K8sObject[] {
     },
   };
   const target = { apiVersion: "apps/v1", kind: "Deployment", name };
+  if (w.sluiceAutoscaler) return [deployment];
   if (w.keda) {
     return [
       deployment,
@@ -92,3 +96,51 @@ export function workerObjects(o: DeployOptions): K8sObject[] {
     },
   ];
 }
+
+/**
+ * `sluice autoscaler` in the cluster (workers.sluiceAutoscaler): one pod that
+ * sizes the worker Deployment through its scale subresource, from the queue
+ * and from the workers' CPU and memory (metrics-server). The HPA's targets are
+ * a share of the request; Sluice's are per worker, so they are derived from
+ * the workers' requests (no request, no target: the queue rule alone).
+ */
+export function autoscalerObjects(o: DeployOptions): K8sObject[] {
+  const w = o.workers;
+  if (!w.sluiceAutoscaler) return [];
+  const name = objectName(o, "autoscaler");
+  const env: Record<string, string> = {
+    "autoscaler.enabled": "true",
+    "autoscaler.actuator": "kubernetes",
+    "autoscaler.deployment": objectName(o, "worker"),
+    "autoscaler.namespace": o.namespace,
+    "autoscaler.queues": JSON.stringify([w.queue]),
+    "autoscaler.min": String(w.minReplicas),
+    "autoscaler.max": String(w.maxReplicas),
+    "autoscaler.stabilizationWindowMs": String(w.scaleDownStabilizationSeconds * 1000),
+    "worker.concurrency": String(w.concurrency),
+    "kubernetes.inCluster": "true",
+  };
+  const cpu = w.resources.requests?.cpu;
+  if (cpu) env["autoscaler.targets.cpu"] = String(round3((parseQuantity(cpu) * w.targetCpuUtilization) / 100));
+  const memory = w.resources.requests?.memory;
+  if (memory) env["autoscaler.targets.memory"] = String(round3((parseQuantity(memory) / 2 ** 20) * (w.targetMemoryUtilization / 100)));
+  const container = sluiceContainer(o, "autoscaler", ["sluice", "autoscaler"], { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } }, {
+    env: Object.entries(env).map(([key, value]) => ({ name: envNameFor(key), value })),
+  });
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: meta(o, name, "autoscaler"),
+      spec: {
+        // One decider: two would each apply their own stabilisation window.
+        replicas: 1,
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: selectorLabels(o, "autoscaler") },
+        template: sluicePodTemplate(o, "autoscaler", container, { dagSync: false }),
+      },
+    },
+  ];
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;

@@ -3,7 +3,11 @@
  * schemas/kubernetes/definitions.json (the official Kubernetes OpenAPI
  * definitions of the kinds Sluice renders) and the KEDA ScaledObject CRD.
  * Strict like `kubectl apply --validate=strict`: unknown fields are errors,
- * as in kubeconform's strict schemas, so a misspelt field cannot pass.
+ * as in kubeconform's strict schemas, so a misspelt field cannot pass. Lists
+ * the schema declares as maps (`x-kubernetes-list-type: map`: containers,
+ * volumes and env by name, ...) or sets must not repeat a key, as server-side
+ * apply requires (the API server also refuses two containers or volumes of one
+ * name on create; two env entries of one name it takes, the last one winning).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +28,27 @@ function strict(s: Schema): Schema {
   const out: Schema = {};
   for (const [k, v] of Object.entries(s)) out[k] = k === "properties" ? Object.fromEntries(Object.entries(v as Schema).map(([p, ps]) => [p, strict(ps as Schema)])) : strict(v as Schema);
   if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"]) out.additionalProperties = false;
+  if (out["x-kubernetes-list-type"] === "set") out.uniqueItems = true;
   return out;
+}
+
+/** `x-kubernetes-list-map-keys` of a `x-kubernetes-list-type: map` list: no two items with the same keys. */
+function listMapKeys(ajv: Ajv): void {
+  const check = (keys: string[], data: unknown[], parent?: Schema): boolean => {
+    if (parent?.["x-kubernetes-list-type"] !== "map") return true;
+    const seen = new Map<string, number>();
+    const errors: Partial<ErrorObject>[] = [];
+    data.forEach((item, i) => {
+      if (!item || typeof item !== "object") return;
+      const key = keys.map((k) => `${k}=${JSON.stringify((item as Record<string, unknown>)[k])}`).join(",");
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, i);
+      else errors.push({ keyword: "x-kubernetes-list-map-keys", message: `items ${first} and ${i} have the same key (${key})`, params: { keys } });
+    });
+    (check as unknown as { errors: Partial<ErrorObject>[] }).errors = errors;
+    return errors.length === 0;
+  };
+  ajv.addKeyword({ keyword: "x-kubernetes-list-map-keys", type: "array", schemaType: "array", errors: true, validate: check });
 }
 
 function words(errors: ErrorObject[] | null | undefined): string[] {
@@ -52,6 +76,7 @@ export function manifestValidator(): ManifestValidator {
   // OpenAPI v2 spells IntOrString as a string with a format; the API server takes either.
   defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = { anyOf: [{ type: "string" }, { type: "integer" }] };
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  listMapKeys(ajv);
   ajv.addSchema({ $id: "k8s", definitions: defs });
   const byKind = new Map<string, ValidateFunction>();
   for (const [gvk, def] of Object.entries(kinds)) {

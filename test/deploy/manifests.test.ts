@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ErrorCode, SluiceError } from "../../src/core/errors.js";
-import { EXECUTOR_RULES, kedaQuery, parseDeployOptions, PLACEHOLDER, PLACEHOLDER_ANNOTATION, renderFromInput, renderManifests, type DeployOptionsInput, type K8sObject } from "../../src/deploy/index.js";
+import { AUTOSCALER_RULES, EXECUTOR_RULES, kedaQuery, parseDeployOptions, PLACEHOLDER, PLACEHOLDER_ANNOTATION, renderFromInput, renderManifests, type DeployOptionsInput, type K8sObject } from "../../src/deploy/index.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
 import { manifestValidator } from "./k8sSchemas.js";
 
 type Any = Record<string, any>;
@@ -30,6 +31,8 @@ const VARIANTS: Record<string, DeployOptionsInput> = {
     env: { SLUICE_LOGGING__LEVEL: "debug", SLUICE_SCHEDULER__PARALLELISM: "64" },
   },
   "no ingress": { ingress: { enabled: false } },
+  "sluice autoscaler": { workers: { sluiceAutoscaler: true, minReplicas: 0, maxReplicas: 12 } },
+  "pods per task": { executor: "kubernetes", namespace: "pipelines", image: "registry.example.com/sluice:0.1.0", taskPods: { pendingTimeoutSeconds: 120, keepFailedPods: true } },
 };
 
 const render = (input: DeployOptionsInput) => renderManifests(parseDeployOptions(input));
@@ -40,6 +43,18 @@ const find = (objs: K8sObject[], kind: string, name: string) => {
 };
 const podSpecs = (objs: K8sObject[]) => objs.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet").map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: (o as Any).spec.template.spec, labels: (o as Any).spec.template.metadata.labels }));
 const allContainers = (spec: Any): Any[] => [...(spec.initContainers ?? []), ...spec.containers];
+
+/** The problems the options parser reports for `input` (it must refuse it). */
+const problems = (input: unknown): { key: string; message: string }[] => {
+  try {
+    renderFromInput(input);
+  } catch (err) {
+    assert.ok(err instanceof SluiceError);
+    assert.equal(err.code, ErrorCode.ConfigInvalid);
+    return (err.details as { problems: { key: string; message: string }[] }).problems;
+  }
+  assert.fail("expected the options to be refused");
+};
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -194,6 +209,88 @@ describe("deploy k8s: rendered manifests", () => {
     assert.deepEqual(so.spec.triggers.map((t: Any) => t.type), ["postgresql", "cpu", "memory"]);
   });
 
+  it("executor kubernetes: no worker pool; schedulers create task pods in this namespace from this image, which reach the API Service with a shared token key", async () => {
+    const input: DeployOptionsInput = { executor: "kubernetes", name: "etl", namespace: "pipelines", image: "registry.example.com/sluice:2.0.0", api: { port: 9090 }, taskPods: { pendingTimeoutSeconds: 120 } };
+    const objs = render(input);
+    assert.ok(!objs.some((o) => o.metadata.name === "etl-worker"), "no worker Deployment, HPA or ScaledObject");
+    const cm = find(objs, "ConfigMap", "etl-config");
+    const secret = find(objs, "Secret", "etl-secrets");
+    const svc = find(objs, "Service", "etl-api");
+    // What a Sluice process in these pods would resolve, through the real config loader.
+    const sample = Buffer.alloc(32, 7).toString("base64");
+    const env = { ...cm.data, SLUICE_DB_URL: "postgres://sluice:pw@db:5432/sluice", SLUICE_SECRETS__KEY: sample, SLUICE_API__TASK_TOKEN_KEY: sample };
+    const { config } = await loadConfig({ cwd: process.cwd(), env });
+    assert.equal(config.executor.kind, "kubernetes");
+    assert.equal(config.kubernetes.inCluster, true);
+    assert.equal(config.kubernetes.namespace, "pipelines");
+    assert.equal(config.kubernetes.image, "registry.example.com/sluice:2.0.0");
+    assert.equal(config.kubernetes.pendingTimeoutMs, 120_000);
+    const api = new URL(config.kubernetes.apiUrl);
+    assert.equal(api.hostname, `${svc.metadata.name}.pipelines.svc`);
+    assert.equal(Number(api.port || 80), svc.spec.ports[0].port, "task pods must dial the Service's port, not the container's");
+    // Schedulers sign attempt tokens and API pods verify them: both read the one key from the Secret.
+    for (const name of ["etl-scheduler", "etl-api"]) {
+      const c = find(objs, "Deployment", name).spec.template.spec.containers[0];
+      const e = c.env.find((x: Any) => x.name === "SLUICE_API__TASK_TOKEN_KEY");
+      assert.deepEqual(e?.valueFrom?.secretKeyRef, { name: "etl-secrets", key: "task-token-key" }, name);
+    }
+    assert.match(secret.stringData["task-token-key"], new RegExp(PLACEHOLDER));
+    // The Role the scheduler uses lives where the pods are created.
+    assert.equal(find(objs, "Role", "etl-executor").metadata.namespace, "pipelines");
+    // The queue default has none of it.
+    const queue = render({});
+    assert.equal(find(queue, "ConfigMap", "sluice-config").data.SLUICE_EXECUTOR__KIND, "queue");
+    assert.ok(!("task-token-key" in find(queue, "Secret", "sluice-secrets").stringData));
+    // git-sync volumes are not mounted in task pods: refused, naming the alternatives.
+    const p = problems({ executor: "kubernetes", dags: { gitSync: { repo: "https://github.com/acme/pipelines.git" } } });
+    assert.equal(p[0].key, "dags.gitSync");
+    assert.match(p[0].message, /task pods do not mount the git-sync volume.*git bundles/);
+    assert.equal(problems({ executor: "pods" })[0].key, "executor");
+  });
+
+  it("workers.sluiceAutoscaler: `sluice autoscaler` scales the worker Deployment with its own account (scale and pod metrics only), no HPA; its config resolves to that Deployment", async () => {
+    const objs = render({ name: "etl", namespace: "pipelines", workers: { sluiceAutoscaler: true, minReplicas: 0, maxReplicas: 12, concurrency: 8, queue: "highmem", targetCpuUtilization: 60, targetMemoryUtilization: 50, scaleDownStabilizationSeconds: 120, resources: { requests: { cpu: "500m", memory: "1Gi" } } } });
+    assert.ok(!objs.some((o) => o.kind === "HorizontalPodAutoscaler" || o.kind === "ScaledObject"), "one autoscaler per Deployment");
+    const dep = find(objs, "Deployment", "etl-autoscaler");
+    assert.equal(dep.spec.replicas, 1);
+    const pod = dep.spec.template.spec;
+    assert.equal(pod.serviceAccountName, "etl-autoscaler");
+    assert.equal(pod.automountServiceAccountToken, true);
+    const c = pod.containers[0];
+    assert.deepEqual(c.command, ["sluice", "autoscaler"]);
+    // What `sluice autoscaler` in that pod resolves, through the real config loader.
+    const cm = find(objs, "ConfigMap", "etl-config");
+    const sample = Buffer.alloc(32, 7).toString("base64");
+    const env = { ...cm.data, ...Object.fromEntries(c.env.filter((e: Any) => typeof e.value === "string").map((e: Any) => [e.name, e.value])), SLUICE_DB_URL: "postgres://x:y@db/sluice", SLUICE_SECRETS__KEY: sample };
+    const { config } = await loadConfig({ cwd: process.cwd(), env });
+    const a = config.autoscaler;
+    assert.deepEqual([a.enabled, a.actuator, a.namespace, a.queues, a.min, a.max, a.stabilizationWindowMs], [true, "kubernetes", "pipelines", ["highmem"], 0, 12, 120_000]);
+    assert.equal(find(objs, "Deployment", a.deployment).metadata.labels["app.kubernetes.io/component"], "worker", "it scales the worker Deployment");
+    assert.equal(config.kubernetes.inCluster, true);
+    assert.equal(config.worker.concurrency, 8, "the queue rule divides by the workers' concurrency");
+    // HPA-style targets (a share of the request) become per-worker targets: 60 % of 0.5 cores, 50 % of 1 GiB.
+    assert.equal(a.targets.cpu, 0.3);
+    assert.equal(a.targets.memory, 512);
+    const role = find(objs, "Role", "etl-autoscaler");
+    assert.deepEqual(role.rules, AUTOSCALER_RULES);
+    assert.deepEqual(role.rules, [
+      { apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["get", "update"] },
+      { apiGroups: ["metrics.k8s.io"], resources: ["pods"], verbs: ["get", "list"] },
+    ]);
+    assert.deepEqual(find(objs, "RoleBinding", "etl-autoscaler").subjects, [{ kind: "ServiceAccount", name: "etl-autoscaler", namespace: "pipelines" }]);
+    // It reads the queue from PostgreSQL and takes no traffic.
+    const pg = find(objs, "NetworkPolicy", "etl-postgres");
+    assert.ok(pg.spec.ingress[0].from[0].podSelector.matchExpressions[0].values.includes("autoscaler"));
+    assert.ok(find(objs, "NetworkPolicy", "etl-no-ingress").spec.podSelector.matchExpressions[0].values.includes("autoscaler"));
+    // Without requests there is nothing to take a share of: the queue rule alone.
+    const bare = render({ workers: { sluiceAutoscaler: true, resources: {} } });
+    const bareEnv = find(bare, "Deployment", "sluice-autoscaler").spec.template.spec.containers[0].env.map((e: Any) => e.name);
+    assert.ok(!bareEnv.includes("SLUICE_AUTOSCALER__TARGETS__CPU") && !bareEnv.includes("SLUICE_AUTOSCALER__TARGETS__MEMORY"));
+    // Not with KEDA (two autoscalers fight), and the default renders none of it.
+    assert.equal(problems({ workers: { sluiceAutoscaler: true, keda: true } })[0].key, "workers.sluiceAutoscaler");
+    assert.ok(!render({}).some((o) => o.metadata.name === "sluice-autoscaler"));
+  });
+
   it("internal PostgreSQL: a StatefulSet with a volume claim, reachable only from this release's Sluice pods", () => {
     const objs = render({ database: { mode: "internal", storage: "20Gi", storageClassName: "csi-cinder" } });
     const sts = find(objs, "StatefulSet", "sluice-postgres");
@@ -204,7 +301,7 @@ describe("deploy k8s: rendered manifests", () => {
     assert.deepEqual(np.spec.podSelector.matchLabels, sts.spec.selector.matchLabels);
     assert.deepEqual(np.spec.ingress, [
       {
-        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "sluice", "app.kubernetes.io/instance": "sluice" }, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["api", "scheduler", "worker"] }] } }],
+        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "sluice", "app.kubernetes.io/instance": "sluice" }, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["api", "scheduler", "worker", "autoscaler"] }] } }],
         ports: [{ protocol: "TCP", port: 5432 }],
       },
     ]);
@@ -265,17 +362,6 @@ describe("deploy k8s: rendered manifests", () => {
 });
 
 describe("deploy k8s: options", () => {
-  const problems = (input: unknown): { key: string; message: string }[] => {
-    try {
-      renderFromInput(input);
-    } catch (err) {
-      assert.ok(err instanceof SluiceError);
-      assert.equal(err.code, ErrorCode.ConfigInvalid);
-      return (err.details as { problems: { key: string; message: string }[] }).problems;
-    }
-    assert.fail("expected the options to be refused");
-  };
-
   it("bad values are refused with the key and the fix, all at once", () => {
     const p = problems({ namespace: "Prod_NS", workers: { maxReplicas: "ten", concurrency: 0 }, api: { replica: 3 } });
     const keys = p.map((x) => x.key).sort();
@@ -285,7 +371,7 @@ describe("deploy k8s: options", () => {
   });
 
   it("scale to zero needs KEDA, min above max is refused, resources must be quantities, git URLs must be URLs", () => {
-    assert.match(problems({ workers: { minReplicas: 0 } })[0].message, /needs workers\.keda: true \(--keda\)/);
+    assert.match(problems({ workers: { minReplicas: 0 } })[0].message, /needs workers\.keda: true \(--keda\) or workers\.sluiceAutoscaler: true/);
     assert.equal(problems({ workers: { minReplicas: 5, maxReplicas: 2 } })[0].key, "workers.minReplicas");
     assert.equal(problems({ api: { resources: { limits: { memory: "lots" } } } })[0].key, "api.resources.limits.memory");
     assert.equal(problems({ dags: { gitSync: { repo: "acme/pipelines" } } })[0].key, "dags.gitSync.repo");

@@ -12,6 +12,8 @@ interface K8sFlags {
   values?: string;
   out?: string;
   keda?: boolean;
+  executor?: string;
+  sluiceAutoscaler?: boolean;
 }
 
 async function readValues(file: string): Promise<Record<string, unknown>> {
@@ -36,7 +38,9 @@ async function optionsFrom(flags: K8sFlags): Promise<{ input: Record<string, unk
   const input = flags.values ? await readValues(flags.values) : {};
   if (flags.namespace !== undefined) input.namespace = flags.namespace;
   if (flags.image !== undefined) input.image = flags.image;
+  if (flags.executor !== undefined) input.executor = flags.executor;
   if (flags.keda) input.workers = { ...((input.workers as object | undefined) ?? {}), keda: true };
+  if (flags.sluiceAutoscaler) input.workers = { ...((input.workers as object | undefined) ?? {}), sluiceAutoscaler: true };
   const source = flags.values ? `deploy options (${flags.values} and flags)` : "deploy options";
   return { input, source };
 }
@@ -66,9 +70,11 @@ export function registerDeploy(program: Command): void {
     .option("--values <file.json>", "options as JSON (see docs/kubernetes.md for every key); flags override it")
     .option("--out <dir>", "write one file per object into <dir> instead of printing multi-document YAML")
     .option("--keda", "scale workers with a KEDA ScaledObject (queue depth from PostgreSQL) instead of the HPA")
+    .option("--sluice-autoscaler", "scale workers with `sluice autoscaler` (queue depth, CPU and memory; decisions in the UI) instead of the HPA")
+    .option("--executor <kind>", 'queue (worker Deployment, autoscaled; the default) or kubernetes (one pod per task attempt, no workers)')
     .addHelpText(
       "after",
-      "\nExample:\n  $ sluice deploy k8s --namespace pipelines --image registry.example.com/sluice:0.1.0 --keda | kubectl apply -f -\n  $ sluice deploy k8s --values deploy/values.json --out deploy/k8s",
+      "\nExample:\n  $ sluice deploy k8s --namespace pipelines --image registry.example.com/sluice:0.1.0 --keda | kubectl apply -f -\n  $ sluice deploy k8s --executor kubernetes --out deploy/k8s-pods\n  $ sluice deploy k8s --values deploy/values.json --out deploy/k8s",
     )
     .action(async (flags: K8sFlags, cmd: Command) => {
       const g = globals(cmd);
