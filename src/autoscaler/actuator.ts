@@ -1,3 +1,5 @@
+import type { ResourceTargets } from "./decide.js";
+
 /** What the autoscaler acts on: a pool of workers per queue whose size it reads and sets. */
 export interface Actuator {
   /** "local" or "kubernetes", recorded with each decision. */
@@ -8,6 +10,11 @@ export interface Actuator {
   scale(queue: string, replicas: number): Promise<void>;
   /** Process ids of the queue's workers on this machine, for /proc sampling; undefined when they run elsewhere. */
   pids(queue: string): number[] | undefined;
+  /**
+   * Resource use per worker measured elsewhere (Kubernetes: metrics-server), for
+   * actuators whose workers have no local pids; undefined when nothing is measured.
+   */
+  usage?(queue: string): Promise<ResourceTargets | undefined>;
   /** Release what the actuator holds (the local pool stops its workers gracefully). */
   stop(): Promise<void>;
 }

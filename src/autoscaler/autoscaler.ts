@@ -52,6 +52,8 @@ export function policyFromConfig(config: SluiceConfig): ScalePolicy {
 export class Autoscaler {
   private readonly history = new Map<string, PastDecision[]>();
   private readonly samplers = new Map<string, ProcSampler>();
+  /** Queues whose usage() is failing (logged once per outage). */
+  private readonly usageFailing = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -111,6 +113,19 @@ export class Autoscaler {
     return out;
   }
 
+  /** The actuator's own measurement; a failure (no metrics-server, RBAC) is logged when it starts and the queue rule decides meanwhile. */
+  private async measuredElsewhere(queue: string): Promise<ResourceTargets | undefined> {
+    try {
+      const u = await this.o.actuator.usage!(queue);
+      this.usageFailing.delete(queue);
+      return u;
+    } catch (err) {
+      if (!this.usageFailing.has(queue)) this.o.log.warn({ err: (err as Error)?.message, queue }, "could not read the workers' CPU and memory (is metrics-server installed, and may this service account list pods.metrics.k8s.io?); scaling on the queue alone");
+      this.usageFailing.add(queue);
+      return undefined;
+    }
+  }
+
   private async tickQueue(queue: string, { queued, running }: { queued: number; running: number }): Promise<TickResult> {
     const current = await this.o.actuator.current(queue);
     const pids = this.o.actuator.pids(queue);
@@ -119,6 +134,8 @@ export class Autoscaler {
       let sampler = this.samplers.get(queue);
       if (!sampler) this.samplers.set(queue, (sampler = new ProcSampler()));
       usage = (await sampler.sample(pids)) ?? {};
+    } else if (this.o.actuator.usage) {
+      usage = (await this.measuredElsewhere(queue)) ?? {};
     }
     const now = this.now();
     const history = (this.history.get(queue) ?? []).filter((h) => h.at > now - this.keepMs);

@@ -6,11 +6,24 @@
  * unknown Deployment; 409 Conflict when metadata.resourceVersion is stale (a
  * concurrent `kubectl scale`); 422 Invalid for negative replicas; 401 without
  * the bearer token. No controller: replicas are what was last set.
+ * With `podMetrics` set, it also answers metrics-server's
+ * GET /apis/metrics.k8s.io/v1beta1/namespaces/<ns>/pods?labelSelector=… (a
+ * PodMetricsList of the pods whose labels match); unset, that API is missing
+ * (404), as on a cluster without metrics-server.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 
 const SCALE = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/;
+const POD_METRICS = /^\/apis\/metrics\.k8s\.io\/v1beta1\/namespaces\/([^/]+)\/pods$/;
+
+/** One pod as metrics-server reports it: its labels and each container's usage ("250m", "300Mi"). */
+export interface FakePodMetrics {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  containers: { name: string; cpu: string; memory: string }[];
+}
 
 
 interface Deployment {
@@ -23,6 +36,10 @@ export class FakeKubeScale {
   /** "<namespace>/<name>" → its replicas. */
   readonly deployments = new Map<string, Deployment>();
   readonly requests: { method: string; path: string; status: number; replicas?: number }[] = [];
+  /** Every PUT body as received (parsed JSON, before any check), for the tests to validate against autoscaling/v1 Scale. */
+  readonly putBodies: { apiVersion?: unknown; kind?: unknown }[] = [];
+  /** metrics-server's view of the pods; undefined: no metrics API (404). */
+  podMetrics: FakePodMetrics[] | undefined;
   private version = 500;
   url = "";
 
@@ -70,7 +87,22 @@ export class FakeKubeScale {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (req.headers.authorization !== `Bearer ${this.token}`) return this.send(req, res, 401, kubeStatus(401, "Unauthorized", "Unauthorized"));
-    const m = SCALE.exec((req.url ?? "").split("?")[0]);
+    const url = new URL(req.url ?? "/", "http://x");
+    const pm = POD_METRICS.exec(url.pathname);
+    if (pm && req.method === "GET") {
+      if (!this.podMetrics) return this.send(req, res, 404, kubeStatus(404, "NotFound", "the server could not find the requested resource"));
+      const wanted = (url.searchParams.get("labelSelector") ?? "").split(",").filter(Boolean).map((kv) => kv.split("="));
+      const items = this.podMetrics
+        .filter((p) => p.namespace === pm[1] && wanted.every(([k, v]) => p.labels[k] === v))
+        .map((p) => ({
+          metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+          timestamp: new Date().toISOString(),
+          window: "15s",
+          containers: p.containers.map((c) => ({ name: c.name, usage: { cpu: c.cpu, memory: c.memory } })),
+        }));
+      return this.send(req, res, 200, { kind: "PodMetricsList", apiVersion: "metrics.k8s.io/v1beta1", metadata: {}, items });
+    }
+    const m = SCALE.exec(url.pathname);
     if (!m) return this.send(req, res, 404, kubeStatus(404, "NotFound", "the server could not find the requested resource"));
     const [, namespace, name] = m;
     const d = this.deployments.get(`${namespace}/${name}`);
@@ -78,6 +110,7 @@ export class FakeKubeScale {
     if (req.method === "GET") return this.send(req, res, 200, this.scaleOf(namespace, name, d));
     if (req.method !== "PUT") return this.send(req, res, 405, kubeStatus(405, "MethodNotAllowed", `${req.method} is not supported`));
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { kind?: string; metadata?: { resourceVersion?: string }; spec?: { replicas?: number } };
+    this.putBodies.push(structuredClone(body));
     const replicas = body.spec?.replicas ?? 0;
     if (body.kind !== "Scale" || !Number.isInteger(replicas) || replicas < 0) {
       return this.send(req, res, 422, kubeStatus(422, "Invalid", `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`));
