@@ -43,3 +43,19 @@ export function createTestRepo(branch = "main"): TestRepo {
     },
   };
 }
+
+/**
+ * DAG "pipe" of a bundle at `version`: task a waits for the file `gate` (so a test can push a
+ * newer commit mid-run), then b reports which version each task ran.
+ */
+export const gatedPipeDag = (version: string, gate: string): string => `import { existsSync } from "node:fs";
+import { dag } from "sluice";
+export default dag({ id: "pipe", schedule: null }, (d) => {
+  const a = d.task("a", async () => {
+    // Waits for the test's gate file so the test can push a new commit mid-run.
+    while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 25));
+    return "a ${version}";
+  });
+  d.task("b", async (_ctx, { a: x }) => \`\${x}, b ${version}\`, { upstream: [a] });
+});
+`;

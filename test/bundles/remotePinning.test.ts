@@ -20,19 +20,8 @@ import type { Store } from "../../src/store/store.js";
 import { freshTarget, targetUrl } from "../helpers/db.js";
 import { killLeftovers, sluiceEnv, SluiceProcess, waitFor } from "../e2e/helpers.js";
 import { startK8s, type K8sEnv } from "../k8s/helpers.js";
-import { createTestRepo, type TestRepo } from "./gitRepo.js";
+import { createTestRepo, gatedPipeDag, type TestRepo } from "./gitRepo.js";
 
-const dagSource = (version: string, gate: string) => `import { existsSync } from "node:fs";
-import { dag } from "sluice";
-export default dag({ id: "pipe", schedule: null }, (d) => {
-  const a = d.task("a", async () => {
-    // Waits for the test's gate file so the test can push a new commit mid-run.
-    while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 25));
-    return "a ${version}";
-  });
-  d.task("b", async (_ctx, { a: x }) => \`\${x}, b ${version}\`, { upstream: [a] });
-});
-`;
 
 /** The pinning scenario, on whatever executor `sluice` and `store` use. */
 async function pinnedAcrossPush(o: { sluice: Sluice; store: Store; repo: TestRepo; shas: string[]; gate: string }): Promise<{ r1: number; r2: number }> {
@@ -53,7 +42,7 @@ async function pinnedAcrossPush(o: { sluice: Sluice; store: Store; repo: TestRep
   const r1 = await triggerRun(store, "pipe", { runId: "r1" });
   sluice.scheduler.wake();
   await waitFor("task a of r1 to be running", async () => (await task(r1.id, "a")).state === "running", { timeoutMs: 60_000 });
-  shas.push(repo.commit({ "dags/pipe.ts": dagSource("v2", gate) }, "Second version"));
+  shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v2", gate) }, "Second version"));
   const s = await sluice.bundles!.sync("pipes", "test push");
   assert.deepEqual([s.outcome, s.sha], ["published", shas[1]]);
   writeFileSync(gate, "");
@@ -86,7 +75,7 @@ describe("git bundles: a queue worker runs each task on its run's commit (postgr
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "sluice-pin-queue-"));
     repo = createTestRepo();
-    shas.push(repo.commit({ "dags/pipe.ts": dagSource("v1", join(dir, "gate")) }, "First pipeline"));
+    shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v1", join(dir, "gate")) }, "First pipeline"));
     const config = defaultConfig();
     config.home = join(dir, "home");
     config.dagsFolder = join(dir, "local-dags");
@@ -140,7 +129,7 @@ describe("git bundles: a task pod runs on its run's commit (sqlite)", () => {
     gateDir = mkdtempSync(join(tmpdir(), "sluice-pin-pod-"));
     gate = join(gateDir, "gate");
     repo = createTestRepo();
-    shas.push(repo.commit({ "dags/pipe.ts": dagSource("v1", gate) }, "First pipeline"));
+    shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v1", gate) }, "First pipeline"));
     k = await startK8s("sqlite", `import { dag } from "sluice";\nexport default dag({ id: "k8s", schedule: null }, (d) => { d.task("t", async () => 1); });\n`, (c) => bundleConfig(c, repo));
   });
 

@@ -23,19 +23,8 @@ import { triggerRun } from "../../src/runs/createRun.js";
 import { rerunOnLatest } from "../../src/runs/rerunOnLatest.js";
 import { DIALECTS, freshTarget, targetUrl } from "../helpers/db.js";
 import { waitFor } from "../e2e/helpers.js";
-import { createTestRepo, type TestRepo } from "./gitRepo.js";
+import { createTestRepo, gatedPipeDag, type TestRepo } from "./gitRepo.js";
 
-const dagSource = (version: string, gate: string) => `import { existsSync } from "node:fs";
-import { dag } from "sluice";
-export default dag({ id: "pipe", schedule: null }, (d) => {
-  const a = d.task("a", async () => {
-    // Waits for the test's gate file so the test can push a new commit mid-run.
-    while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 25));
-    return "a ${version}";
-  });
-  d.task("b", async (_ctx, { a: x }) => \`\${x}, b ${version}\`, { upstream: [a] });
-});
-`;
 const OTHER = `import { dag } from "sluice";
 export default dag({ id: "other", schedule: null }, (d) => { d.task("t", async () => "other"); });
 `;
@@ -67,7 +56,7 @@ for (const dialect of DIALECTS) {
       dir = mkdtempSync(join(tmpdir(), "sluice-bundles-"));
       gate = join(dir, "gate");
       repo = createTestRepo();
-      shas.push(repo.commit({ "dags/pipe.ts": dagSource("v1", gate), "README.md": "pipelines\n" }, "First pipeline"));
+      shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v1", gate), "README.md": "pipelines\n" }, "First pipeline"));
       const config = defaultConfig();
       config.home = join(dir, "home");
       config.dagsFolder = join(dir, "local-dags");
@@ -108,7 +97,7 @@ for (const dialect of DIALECTS) {
       const r1 = await triggerRun(sluice.store, "pipe", { runId: "r1" });
       sluice.scheduler.wake();
       await waitFor("task a of r1 to be running", async () => (await resultOf(r1.id, "a")).state === "running", { timeoutMs: 30_000 });
-      shas.push(repo.commit({ "dags/pipe.ts": dagSource("v2", gate) }, "Second version"));
+      shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v2", gate) }, "Second version"));
       const s = await sluice.bundles!.sync("pipes", "test push");
       assert.deepEqual([s.outcome, s.sha], ["published", shas[1]]);
       assert.equal((await sluice.store.dags.get("pipe"))!.bundle_version, shas[1]);
@@ -146,7 +135,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await resultOf(r3.id, "b")).result, "a v2, b v2", "runs of pipe still use its last good commit");
 
       // Fixed in the next commit: pipe moves on.
-      shas.push(repo.commit({ "dags/pipe.ts": dagSource("v4", gate) }, "Fix pipe"));
+      shas.push(repo.commit({ "dags/pipe.ts": gatedPipeDag("v4", gate) }, "Fix pipe"));
       const fixed = await sluice.bundles!.sync("pipes");
       assert.equal(fixed.outcome, "published", `${fixed.message}\n${JSON.stringify(await sluice.store.dags.importErrors())}`);
       assert.equal((await sluice.store.dags.get("pipe"))!.bundle_version, shas[3]);
