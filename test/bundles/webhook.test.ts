@@ -143,6 +143,8 @@ for (const dialect of DIALECTS) {
       const sha = repo.commit({ "dags/hooked.ts": DAG.replace('"hooked")', '"hooked again")') }, "Change hooked");
       assert.equal((await call("pipes", op.token)).status, 202);
       await waitFor("the requested sync", async () => (await sluice.store.dags.get("hooked"))?.bundle_version === sha, { timeoutMs: 30_000 });
+      // The DAGs are written before the bundle's row says the commit is published: wait for the end of the sync.
+      await waitFor("the sync to finish", async () => (await sluice.store.bundles.get("pipes"))?.published_sha === sha, { timeoutMs: 30_000 });
       const list = (await (await fetch(`${api.baseUrl}/api/v1/bundles`, { headers: { authorization: `Bearer ${viewer.token}` } })).json()) as any;
       assert.equal(list.bundles[0].publishedSha, sha);
       assert.deepEqual([list.bundles[0].commits[0].sha, list.bundles[0].commits[0].message, list.bundles[0].commits[0].outcome], [sha, "Change hooked", "published"]);
