@@ -16,6 +16,8 @@ import { closeLocal, kubeStatus, listenLocal } from "./fakeKube.js";
 export interface PodTimeline {
   /** The create request arrived. */
   create?: number;
+  /** The create's answer went out. */
+  answered?: number;
   /** The container's process was spawned. */
   spawn?: number;
   /** The container's process ended and its output was read. */
@@ -200,6 +202,7 @@ export class FakeKubePods {
         while (Date.now() < deadline && !this.timeline.get(pod.metadata.name)?.ended) await new Promise((r) => setTimeout(r, 20));
       }
       send(201, answer);
+      this.step(pod.metadata.name, "answered");
       return;
     }
     if (req.method === "GET" && name && log) {

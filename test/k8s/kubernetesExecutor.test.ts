@@ -73,8 +73,10 @@ for (const dialect of DIALECTS) {
         const tis = await sluice.store.tasks.forRun(run.id);
         for (const ti of tis) {
           const name = kube.podsOf(ti.id)[0].metadata.name;
-          assert.ok(kube.timeline.get(name)?.ended, `${ti.task_id}'s pod ended before its create was answered`);
+          // The run's success is recorded by the runner, before its process has exited: wait for the executor's part.
           await waitFor(`the pod of ${ti.task_id} deleted`, () => !kube.pods.has(name), { timeoutMs: 20_000 });
+          const t = kube.timeline.get(name)!;
+          assert.ok(t.ended !== undefined && t.answered !== undefined && t.ended <= t.answered, `${ti.task_id}'s pod ended before its create was answered: ${JSON.stringify(t)}`);
           const lines = (await sluice.store.logs.read(ti.id, 1)).filter((l) => l.stream === "pod").map((l) => l.line);
           assert.ok(lines.some((l) => l.includes(`stdout of ${ti.task_id}`)), `pod log of ${ti.task_id} kept: ${lines.join("\n")}`);
           assert.equal(ti.try_number, 1);
