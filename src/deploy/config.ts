@@ -5,6 +5,7 @@
  * not valid base64 of 32 bytes, so Sluice refuses to start until it is
  * replaced instead of running with a key everyone can read here.
  */
+import { envNameFor } from "../config/loadConfig.js";
 import { type DeployOptions } from "./options.js";
 import { apiServiceUrl, configMapName, dagsFolder, meta, secretName, SLUICE_HOME, TASK_TOKEN_KEY, type K8sObject } from "./k8s.js";
 import { POSTGRES_PORT, postgresServiceName } from "./postgres.js";
@@ -18,6 +19,9 @@ export function namespaceObject(o: DeployOptions): K8sObject {
   return { apiVersion: "v1", kind: "Namespace", metadata: m };
 }
 
+/** Config keys ("kubernetes.apiUrl") as the SLUICE_* variables the config loader reads, so a renamed option cannot drift from its variable. */
+const envOf = (values: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(values).map(([key, value]) => [envNameFor(key), value]));
+
 export function configMapObject(o: DeployOptions): K8sObject {
   const data: Record<string, string> = {
     SLUICE_HOME: SLUICE_HOME,
@@ -27,14 +31,14 @@ export function configMapObject(o: DeployOptions): K8sObject {
     // "kubernetes": schedulers create a pod per attempt, here, from this image, reporting to the API Service.
     SLUICE_EXECUTOR__KIND: o.executor,
     ...(o.executor === "kubernetes"
-      ? {
-          SLUICE_KUBERNETES__IN_CLUSTER: "true",
-          SLUICE_KUBERNETES__NAMESPACE: o.namespace,
-          SLUICE_KUBERNETES__IMAGE: o.image,
-          SLUICE_KUBERNETES__API_URL: apiServiceUrl(o),
-          SLUICE_KUBERNETES__PENDING_TIMEOUT_MS: String(o.taskPods.pendingTimeoutSeconds * 1000),
-          SLUICE_KUBERNETES__KEEP_FAILED_PODS: String(o.taskPods.keepFailedPods),
-        }
+      ? envOf({
+          "kubernetes.inCluster": "true",
+          "kubernetes.namespace": o.namespace,
+          "kubernetes.image": o.image,
+          "kubernetes.apiUrl": apiServiceUrl(o),
+          "kubernetes.pendingTimeoutMs": String(o.taskPods.pendingTimeoutSeconds * 1000),
+          "kubernetes.keepFailedPods": String(o.taskPods.keepFailedPods),
+        })
       : {}),
     ...o.env,
   };
